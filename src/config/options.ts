@@ -1,0 +1,220 @@
+import { z } from 'zod';
+import { formatDuration, parseDuration } from './duration.ts';
+
+// Every setting Latchkey reads is declared once here. The env var, the CLI flag, the
+// config-file key, the docs and the typed Config all derive from this list, so they cannot
+// drift apart. Each parser takes the text an operator typed (env and flags are text; file
+// values are turned into text first) and returns the typed value or an issue.
+
+export type OptionGroup = 'server' | 'database' | 'observability';
+
+export interface OptionDef<T> {
+  /** Property name on the parsed Config, camelCase. */
+  readonly key: string;
+  /** Environment variable; derived as LATCHKEY_<KEY> unless a standard name exists. */
+  readonly env: string;
+  readonly group: OptionGroup;
+  readonly description: string;
+  /** Placeholder shown in --help, e.g. <address>. */
+  readonly valueName: string;
+  /** Default as an operator would type it; undefined means "unset". */
+  readonly default: string | undefined;
+  readonly schema: z.ZodType<T, string>;
+  /** Secrets are never echoed back in error messages or docs. */
+  readonly secret?: boolean;
+}
+
+const address = z.string().transform((text, ctx) => {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[3]) : Number.NaN;
+  if (!match || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: 'expected host:port, for example 127.0.0.1:3000 or [::1]:3000' });
+    return z.NEVER;
+  }
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+});
+
+const httpUrl = z.string().transform((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected an absolute URL such as https://auth.example.com' });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL' });
+    return z.NEVER;
+  }
+  if (url.search || url.hash) {
+    ctx.addIssue({ code: 'custom', message: 'must not have a query string or fragment' });
+    return z.NEVER;
+  }
+  // Normalised without a trailing slash so `${accessUrl}/path` is always right.
+  return url.href.replace(/\/$/, '');
+});
+
+const postgresUrl = z.string().transform((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a URL such as postgres://user:password@host:5432/db' });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    ctx.addIssue({ code: 'custom', message: 'expected a postgres:// or postgresql:// URL' });
+    return z.NEVER;
+  }
+  return text;
+});
+
+const duration = (min: number, max: number) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 30s, 2m or 1h30m' });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be between ${formatDuration(min)} and ${formatDuration(max)}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\s*-?\d+\s*$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const boolean = z.string().transform((text, ctx) => {
+  const value = text.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  ctx.addIssue({ code: 'custom', message: 'expected true or false' });
+  return z.NEVER;
+});
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z
+    .string()
+    .transform((text) => text.trim().toLowerCase())
+    .pipe(z.enum(values, { error: `expected one of: ${values.join(', ')}` }));
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function option<T, D extends string | undefined>(
+  def: Omit<OptionDef<T>, 'env' | 'default'> & { env?: string; default: D },
+): OptionDef<T> & { default: D } {
+  const env = def.env ?? `LATCHKEY_${def.key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+  return { ...def, env };
+}
+
+export const OPTIONS = {
+  httpAddress: option({
+    key: 'httpAddress',
+    group: 'server',
+    description: 'Address the HTTP server listens on.',
+    valueName: 'host:port',
+    default: '127.0.0.1:3000',
+    schema: address,
+  }),
+  accessUrl: option({
+    key: 'accessUrl',
+    group: 'server',
+    description:
+      'Public URL users and clients reach Latchkey at; used for redirects, cookies and token audiences.',
+    valueName: 'url',
+    default: 'http://127.0.0.1:3000',
+    schema: httpUrl,
+  }),
+  shutdownTimeout: option({
+    key: 'shutdownTimeout',
+    group: 'server',
+    description: 'How long a stopping server waits for in-flight requests before closing them.',
+    valueName: 'duration',
+    default: '15s',
+    schema: duration(0, 600_000),
+  }),
+  databaseUrl: option({
+    key: 'databaseUrl',
+    env: 'DATABASE_URL',
+    group: 'database',
+    description: 'PostgreSQL (14+) connection URL. When unset, an embedded PostgreSQL runs in the data directory.',
+    valueName: 'url',
+    default: undefined,
+    schema: postgresUrl,
+    secret: true,
+  }),
+  dataDir: option({
+    key: 'dataDir',
+    group: 'database',
+    description: 'Directory for the embedded PostgreSQL data and its generated password.',
+    valueName: 'path',
+    default: './.latchkey',
+    schema: z.string().min(1, 'must not be empty'),
+  }),
+  dbPoolMax: option({
+    key: 'dbPoolMax',
+    group: 'database',
+    description: 'Most connections this process opens to PostgreSQL.',
+    valueName: 'count',
+    default: '10',
+    schema: integer(1, 1000),
+  }),
+  dbConnectTimeout: option({
+    key: 'dbConnectTimeout',
+    group: 'database',
+    description: 'How long start-up keeps retrying an unreachable database before giving up.',
+    valueName: 'duration',
+    default: '30s',
+    schema: duration(0, 3_600_000),
+  }),
+  dbTxMaxAttempts: option({
+    key: 'dbTxMaxAttempts',
+    group: 'database',
+    description: 'Attempts a transaction gets when PostgreSQL reports a serialization failure or deadlock.',
+    valueName: 'count',
+    default: '5',
+    schema: integer(1, 50),
+  }),
+  dbQueryMetrics: option({
+    key: 'dbQueryMetrics',
+    group: 'observability',
+    description: 'Record a latency histogram for every SQL query (costs a little per query).',
+    valueName: 'bool',
+    default: 'false',
+    schema: boolean,
+  }),
+  logLevel: option({
+    key: 'logLevel',
+    group: 'observability',
+    description: `Log level: ${LOG_LEVELS.join(', ')}.`,
+    valueName: 'level',
+    default: 'info',
+    schema: oneOf(LOG_LEVELS),
+  }),
+} as const;
+
+export type OptionKey = keyof typeof OPTIONS;
+type OptionValue<K extends OptionKey> = (typeof OPTIONS)[K] extends OptionDef<infer T> ? T : never;
+type HasDefault<K extends OptionKey> = (typeof OPTIONS)[K]['default'] extends string ? K : never;
+
+/** The typed configuration every part of Latchkey receives. */
+export type Config = { [K in OptionKey as HasDefault<K>]: OptionValue<K> } & {
+  [K in Exclude<OptionKey, HasDefault<OptionKey>>]?: OptionValue<K>;
+};
+
+export const OPTION_LIST: readonly OptionDef<unknown>[] = Object.values(OPTIONS);
+
+/** `httpAddress` → `--http-address`; the config file uses the same name without dashes. */
+export function flagName(def: Pick<OptionDef<unknown>, 'key'>): string {
+  return def.key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

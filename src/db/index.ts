@@ -1,0 +1,8 @@
+export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded/index.ts';
+export { SQLSTATE, sqlState } from './errors.ts';
+export { KNOWN_MIGRATIONS, MigrationError, type MigrationState, migrateToLatest, migrationStatus } from './migrator.ts';
+export { type DatabaseHandle, type DatabaseOptions, openDatabase } from './pool.ts';
+export type * from './schema.ts';
+export { LOGIN_TYPES, USER_STATUSES } from './schema.ts';
+export { createInTx, type InTx, type Isolation, type TxOptions } from './tx.ts';
+export { DatabaseUnavailableError, describeDatabaseUrl, waitForDatabase } from './wait.ts';

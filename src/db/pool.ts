@@ -1,0 +1,62 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Logger, Metrics } from '../observability/index.ts';
+import type { Database } from './schema.ts';
+import { createInTx, type InTx } from './tx.ts';
+
+export interface DatabaseOptions {
+  readonly url: string;
+  readonly poolMax: number;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly queryMetrics?: boolean;
+  /** Attempts inTx gives a transaction that hits a serialization failure or deadlock. */
+  readonly txMaxAttempts?: number;
+}
+
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  readonly pool: pg.Pool;
+  /** Runs a function in a transaction, retrying serialization failures and deadlocks. */
+  readonly inTx: InTx;
+  close(): Promise<void>;
+}
+
+// Timestamps come back as Date and bigint counts as strings unless told otherwise;
+// int8 (COUNT(*)) as a JS number is safe for every count Latchkey takes.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+
+/** Opens a pool and a Kysely instance on it. Every statement is counted as a round trip. */
+export function openDatabase(options: DatabaseOptions): DatabaseHandle {
+  const { metrics } = options;
+  // A Client subclass sees every statement, including BEGIN/COMMIT that Kysely's own
+  // log hook does not, so the round-trip counter benchmarks rely on is exact.
+  class CountingClient extends pg.Client {
+    // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; this forwards them all.
+    override query(...args: any[]): any {
+      metrics.dbQueries.inc();
+      return (super.query as (...a: unknown[]) => unknown)(...args);
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    Client: CountingClient,
+    application_name: 'latchkey',
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle connection dropped by the server (restart, failover) emits 'error' on the
+  // pool; unhandled, that would crash the process. The next checkout reconnects.
+  pool.on('error', (err) => options.logger.warn({ err: err.message }, 'idle PostgreSQL connection lost'));
+  metrics.watchPool(() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }));
+
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    ...(options.queryMetrics
+      ? { log: (event) => metrics.dbQueryDuration.observe(event.queryDurationMillis / 1000) }
+      : {}),
+  });
+  const inTx = createInTx({ db, metrics, maxAttempts: options.txMaxAttempts ?? 5 });
+  return { db, pool, inTx, close: () => db.destroy() };
+}

@@ -1,0 +1,61 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+// Kysely's view of the tables, one interface per table. Migrations are the source of
+// truth for the schema; a test compares this file's tables with the migrated database.
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export const USER_STATUSES = ['active', 'suspended', 'dormant'] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
+
+export const LOGIN_TYPES = ['password', 'oidc', 'none'] as const;
+export type LoginType = (typeof LOGIN_TYPES)[number];
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  username: string;
+  name: Generated<string>;
+  hashed_password: string | null;
+  login_type: Generated<LoginType>;
+  status: Generated<UserStatus>;
+  /** Site-wide role names (organization roles live on organization_members). */
+  rbac_roles: Generated<string[]>;
+  is_system: Generated<boolean>;
+  deleted: Generated<boolean>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+  last_seen_at: Timestamp | null;
+}
+
+export interface OrganizationsTable {
+  id: Generated<string>;
+  name: string;
+  display_name: Generated<string>;
+  description: Generated<string>;
+  icon: Generated<string>;
+  is_default: Generated<boolean>;
+  deleted: Generated<boolean>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface OrganizationMembersTable {
+  organization_id: string;
+  user_id: string;
+  roles: Generated<string[]>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface Database {
+  users: UsersTable;
+  organizations: OrganizationsTable;
+  organization_members: OrganizationMembersTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type Organization = Selectable<OrganizationsTable>;
+export type OrganizationMember = Selectable<OrganizationMembersTable>;

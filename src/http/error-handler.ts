@@ -1,0 +1,34 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ApiError, errorBody } from './api-error.ts';
+
+// Fastify's own client errors, reworded for people. Codes are fastify's stable names.
+const FASTIFY_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'The request body is not valid JSON.',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty but Content-Type says JSON.',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported Content-Type; send application/json.',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is too large.',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body.',
+};
+
+/** Maps every error to the `{ message, detail? }` body; a 4xx never becomes a 500. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    if (err instanceof ApiError) {
+      return reply.code(err.status).send(errorBody(err.message, err.detail));
+    }
+    const status = err.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      const friendly = FASTIFY_MESSAGES[err.code];
+      // JSON.parse's message says where the syntax error is; that helps the caller.
+      const detail = friendly === undefined ? undefined : err.message;
+      return reply.code(status).send(errorBody(friendly ?? err.message, detail));
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.code(500).send(errorBody('Internal server error.', `request id ${request.id}`));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    return reply.code(404).send(errorBody('Not found.', `No route for ${request.method} ${path}`));
+  });
+}

@@ -1,0 +1,2 @@
+export { ApiError, type ErrorBody, errorBody } from './api-error.ts';
+export { type AppDeps, buildApp } from './app.ts';

@@ -1,0 +1,103 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.ts';
+import { type DatabaseHandle, migrateToLatest, openDatabase, waitForDatabase } from '../db/index.ts';
+import { buildApp } from '../http/index.ts';
+import { type Logger, Metrics } from '../observability/index.ts';
+import { resolveDatabase } from './database.ts';
+
+export interface ServerOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+}
+
+export interface RunningServer {
+  /** Base URL of the listening socket, e.g. http://127.0.0.1:3000. */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly database: DatabaseHandle;
+  readonly metrics: Metrics;
+  /** Drains requests, then closes the pool, then stops an embedded PostgreSQL. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The HTTP address is taken; the message says which and what to do. */
+export class AddressInUseError extends Error {
+  constructor(address: string) {
+    super(
+      `Cannot listen on ${address}: the address is already in use by another process. ` +
+        'Stop that process or choose another address with LATCHKEY_HTTP_ADDRESS (or --http-address).',
+    );
+    this.name = 'AddressInUseError';
+  }
+}
+
+/**
+ * Starts Latchkey: database (embedded or external), migrations, then HTTP. Whatever has
+ * started is stopped again if a later step fails, so a failed start leaves nothing behind.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { config, logger } = options;
+  const metrics = options.metrics ?? new Metrics();
+  const cleanup: Array<() => Promise<void>> = [];
+  const unwind = async () => {
+    for (const step of cleanup.reverse()) await step().catch((err) => logger.error({ err }, 'cleanup failed'));
+  };
+  try {
+    const resolved = await resolveDatabase(config, logger);
+    if (resolved.embedded) cleanup.push(resolved.embedded.stop);
+    await waitForDatabase(resolved.url, { timeoutMs: config.dbConnectTimeout, logger });
+    const database = openDatabase({
+      url: resolved.url,
+      poolMax: config.dbPoolMax,
+      metrics,
+      logger,
+      queryMetrics: config.dbQueryMetrics,
+      txMaxAttempts: config.dbTxMaxAttempts,
+    });
+    cleanup.push(database.close);
+    const applied = await migrateToLatest(database.db);
+    for (const m of applied) logger.info({ migration: m.migrationName, status: m.status }, 'migration applied');
+
+    const app = buildApp({ config, logger, metrics, database });
+    cleanup.push(() => app.close());
+    const { host, port } = config.httpAddress;
+    try {
+      await app.listen({ host, port });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new AddressInUseError(`${host}:${port}`);
+      throw err;
+    }
+    const address = app.server.address();
+    const boundPort = typeof address === 'object' && address ? address.port : port;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+    logger.info({ url, access_url: config.accessUrl }, 'Latchkey is listening');
+
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        await drain(app, config.shutdownTimeout, logger);
+        cleanup.pop(); // app already closed
+        await unwind();
+      })();
+      return closing;
+    };
+    return { url, app, database, metrics, close };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+/** Stops accepting, lets in-flight requests finish, and cuts the rest off after `timeoutMs`. */
+async function drain(app: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
+  const timer = setTimeout(() => {
+    logger.warn({ timeout_ms: timeoutMs }, 'requests still running at shutdown timeout; closing their connections');
+    app.server.closeAllConnections();
+  }, timeoutMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
+}
