@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Config } from '../config/index.ts';
 import type { DatabaseHandle } from '../db/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
+import { registerDrainHook } from './drain.ts';
 import { registerErrorHandling } from './error-handler.ts';
 import { registerHealthRoutes } from './health.ts';
 import { registerMetricsRoute } from './metrics-route.ts';
@@ -30,6 +31,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerErrorHandling(app);
   registerRequestObserver(app, deps.metrics);
   registerSecurityHeaders(app);
+  registerDrainHook(app);
   registerHealthRoutes(app, deps.database.db);
   registerMetricsRoute(app, deps.metrics);
   return app;

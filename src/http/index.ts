@@ -1,2 +1,3 @@
 export { ApiError, type ErrorBody, errorBody } from './api-error.ts';
 export { type AppDeps, buildApp } from './app.ts';
+export { markDraining } from './drain.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
 import { type DatabaseHandle, migrateToLatest, openDatabase, waitForDatabase } from '../db/index.ts';
-import { buildApp } from '../http/index.ts';
+import { buildApp, markDraining } from '../http/index.ts';
 import { type Logger, Metrics } from '../observability/index.ts';
 import { resolveDatabase } from './database.ts';
 
@@ -9,6 +9,8 @@ export interface ServerOptions {
   readonly config: Config;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** Adds routes before the server listens (tests and embedders). */
+  readonly extend?: (app: FastifyInstance) => void;
 }
 
 export interface RunningServer {
@@ -61,6 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     const app = buildApp({ config, logger, metrics, database });
     cleanup.push(() => app.close());
+    options.extend?.(app);
     const { host, port } = config.httpAddress;
     try {
       await app.listen({ host, port });
@@ -95,6 +98,7 @@ async function drain(app: FastifyInstance, timeoutMs: number, logger: Logger): P
     logger.warn({ timeout_ms: timeoutMs }, 'requests still running at shutdown timeout; closing their connections');
     app.server.closeAllConnections();
   }, timeoutMs);
+  markDraining(app);
   try {
     await app.close();
   } finally {

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from '../../src/config/index.ts';
 import { createLogger, Metrics } from '../../src/observability/index.ts';
 import { type RunningServer, startServer } from '../../src/runtime/index.ts';
@@ -9,20 +10,29 @@ export interface TestServer extends RunningServer {
   request(path: string, init?: RequestInit): Promise<Response>;
 }
 
+export interface TestServerOptions {
+  readonly config?: Partial<Config>;
+  /** Routes that exist only in the test, added before the server listens. */
+  readonly extend?: (app: FastifyInstance) => void;
+  /** Pass one in to watch logs while the server is still starting. */
+  readonly logs?: LogCapture;
+}
+
 /**
  * Starts the real server (the same start-up path as `latchkey server`) on a random port
  * against the given database. Logs are captured at debug level for assertions.
  */
-export async function startTestServer(databaseUrl: string, overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startTestServer(databaseUrl: string, options: TestServerOptions = {}): Promise<TestServer> {
   const config = loadConfig({
     env: {},
-    overrides: { databaseUrl, httpAddress: { host: '127.0.0.1', port: 0 }, ...overrides },
+    overrides: { databaseUrl, httpAddress: { host: '127.0.0.1', port: 0 }, ...options.config },
   });
-  const logs = new LogCapture();
+  const logs = options.logs ?? new LogCapture();
   const server = await startServer({
     config,
     logger: createLogger('debug', logs),
     metrics: new Metrics({ processMetrics: false }),
+    ...(options.extend ? { extend: options.extend } : {}),
   });
   return {
     ...server,
