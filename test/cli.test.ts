@@ -47,7 +47,10 @@ describe('latchkey server start-up failures', () => {
       blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)),
     );
     try {
-      const result = await runCli(['server'], { DATABASE_URL: db.url, LATCHKEY_HTTP_ADDRESS: `127.0.0.1:${port}` });
+      const result = await runCli(['server'], {
+        DATABASE_URL: db.url,
+        LATCHKEY_HTTP_ADDRESS: `127.0.0.1:${port}`,
+      });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`Cannot listen on 127.0.0.1:${port}: the address is already in use`);
     } finally {
@@ -62,7 +65,9 @@ describe('latchkey server start-up failures', () => {
       LATCHKEY_DB_CONNECT_TIMEOUT: '1s',
     });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${port}/latchkey is not reachable after \\d+ attempts`));
+    expect(result.stderr).toMatch(
+      new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${port}/latchkey is not reachable after \\d+ attempts`),
+    );
     // Several attempts were logged before giving up, and the password never was.
     expect(result.stdout.match(/database not reachable, retrying/g)?.length).toBeGreaterThan(1);
     expect(`${result.stdout}${result.stderr}`).not.toContain('secret-pw');

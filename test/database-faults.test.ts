@@ -58,5 +58,8 @@ it('/readyz is 503 while a migration this build knows is not applied', async () 
   await sql`DELETE FROM kysely_migration WHERE name = '0001_identity'`.execute(server.database.db);
   const res = await server.request('/readyz');
   expect(res.status).toBe(503);
-  expect(await res.json()).toEqual({ message: 'Not ready: migrations are pending.', detail: '0001_identity' });
+  expect(await res.json()).toEqual({
+    message: 'Not ready: migrations are pending.',
+    detail: '0001_identity',
+  });
 });

@@ -19,9 +19,15 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
 
   async function start(): Promise<{ proc: CliProcess; url: string; pgPid: number; pgPort: number }> {
     const port = await freePort();
-    const proc = spawnCli(['server'], { LATCHKEY_DATA_DIR: dataDir, LATCHKEY_HTTP_ADDRESS: `127.0.0.1:${port}` });
+    const proc = spawnCli(['server'], {
+      LATCHKEY_DATA_DIR: dataDir,
+      LATCHKEY_HTTP_ADDRESS: `127.0.0.1:${port}`,
+    });
     started.push(proc);
-    const pgLine = JSON.parse(await proc.waitForOutput(/embedded PostgreSQL started/)) as { pid: number; port: number };
+    const pgLine = JSON.parse(await proc.waitForOutput(/embedded PostgreSQL started/)) as {
+      pid: number;
+      port: number;
+    };
     await proc.waitForOutput(/Latchkey is listening/);
     return { proc, url: `http://127.0.0.1:${port}`, pgPid: pgLine.pid, pgPort: pgLine.port };
   }
@@ -37,7 +43,13 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
 
   async function query(pgPort: number, text: string): Promise<unknown[]> {
     const password = readFileSync(join(dataDir, 'password'), 'utf8').trim();
-    const client = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password, database: 'latchkey' });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: pgPort,
+      user: 'postgres',
+      password,
+      database: 'latchkey',
+    });
     await client.connect();
     try {
       return (await client.query(text)).rows;
@@ -62,9 +74,9 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
     const second = await start();
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
     expect(isAlive(first.pgPid)).toBe(false);
-    expect(await query(second.pgPort, "SELECT username FROM users WHERE email = 'kept@example.com'")).toEqual([
-      { username: 'kept' },
-    ]);
+    expect(await query(second.pgPort, "SELECT username FROM users WHERE email = 'kept@example.com'")).toEqual(
+      [{ username: 'kept' }],
+    );
 
     // SIGTERM drains and stops PostgreSQL cleanly (a clean shutdown removes the lock file).
     second.proc.child.kill('SIGTERM');

@@ -9,13 +9,13 @@ beforeAll(async () => {
   // Routes that exist only in this test, to drive the shared error mapping.
   server = await startTestServer(db.url, {
     extend: (app) => {
-    app.post('/test/echo', async (request) => ({ got: request.body }));
-    app.get('/test/api-error', async () => {
-      throw new ApiError(409, 'Name already taken.', 'choose another name');
-    });
-    app.get('/test/crash', async () => {
-      throw new Error('connection string postgres://u:hunter2@db leaked into an error');
-    });
+      app.post('/test/echo', async (request) => ({ got: request.body }));
+      app.get('/test/api-error', async () => {
+        throw new ApiError(409, 'Name already taken.', 'choose another name');
+      });
+      app.get('/test/crash', async () => {
+        throw new Error('connection string postgres://u:hunter2@db leaked into an error');
+      });
     },
   });
 });
@@ -41,7 +41,9 @@ describe('error responses are JSON { message, detail? } with the right status', 
   it('empty JSON body → 400', async () => {
     const res = await postJson('');
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ message: 'The request body is empty but Content-Type says JSON.' });
+    expect(await res.json()).toMatchObject({
+      message: 'The request body is empty but Content-Type says JSON.',
+    });
   });
 
   it('a content type the API does not speak → 415', async () => {
@@ -53,7 +55,10 @@ describe('error responses are JSON { message, detail? } with the right status', 
   it('unknown route → 404', async () => {
     const res = await server.request('/api/v1/nothing-here', { method: 'DELETE' });
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ message: 'Not found.', detail: 'No route for DELETE /api/v1/nothing-here' });
+    expect(await res.json()).toEqual({
+      message: 'Not found.',
+      detail: 'No route for DELETE /api/v1/nothing-here',
+    });
   });
 
   it('an ApiError keeps its status, message and detail', async () => {

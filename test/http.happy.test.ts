@@ -51,7 +51,9 @@ describe('request logging', () => {
   });
 
   it('replaces a request id that could inject text into logs', async () => {
-    const res = await server.request('/healthz', { headers: { 'x-request-id': 'evil"\\n{"level":"fatal"}' } });
+    const res = await server.request('/healthz', {
+      headers: { 'x-request-id': 'evil"\\n{"level":"fatal"}' },
+    });
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 

@@ -8,7 +8,12 @@ const db = useTestDatabase({ empty: true });
 
 it('lets replicas that start together all migrate: one applies, the others find nothing to do', async () => {
   const replicas = Array.from({ length: 4 }, () =>
-    openDatabase({ url: db.url, poolMax: 2, metrics: new Metrics({ processMetrics: false }), logger: createLogger('silent') }),
+    openDatabase({
+      url: db.url,
+      poolMax: 2,
+      metrics: new Metrics({ processMetrics: false }),
+      logger: createLogger('silent'),
+    }),
   );
   try {
     const results = await Promise.all(replicas.map((r) => migrateToLatest(r.db)));

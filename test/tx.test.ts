@@ -49,17 +49,24 @@ describe('inTx', () => {
       inTx(
         async (tx) => {
           firstAttempts += 1;
-          const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM accounts WHERE on_call`.execute(tx);
+          const { rows } = await sql<{
+            n: number;
+          }>`SELECT count(*)::int AS n FROM accounts WHERE on_call`.execute(tx);
           if (firstAttempts <= 2) await bothRead();
-          if ((rows[0]?.n ?? 0) >= 2) await sql`UPDATE accounts SET on_call = false WHERE id = ${id}`.execute(tx);
+          if ((rows[0]?.n ?? 0) >= 2)
+            await sql`UPDATE accounts SET on_call = false WHERE id = ${id}`.execute(tx);
         },
         { name: 'write_skew', isolation: 'serializable' },
       );
     await Promise.all([goOffCall(1), goOffCall(2)]);
-    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM accounts WHERE on_call`.execute(handle.db);
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM accounts WHERE on_call`.execute(
+      handle.db,
+    );
     // The invariant holds: someone is still on call, because the loser re-ran and saw one left.
     expect(rows[0]?.n).toBe(1);
-    expect(await counter('latchkey_db_tx_retries_total', { name: 'write_skew', cause: 'serialization_failure' })).toBe(1);
+    expect(
+      await counter('latchkey_db_tx_retries_total', { name: 'write_skew', cause: 'serialization_failure' }),
+    ).toBe(1);
   });
 
   it('retries a real deadlock', async () => {
@@ -81,8 +88,12 @@ describe('inTx', () => {
         { name: 'deadlock' },
       );
     await Promise.all([lockBoth(1, 2), lockBoth(2, 1)]);
-    expect(await counter('latchkey_db_tx_retries_total', { name: 'deadlock', cause: 'deadlock_detected' })).toBe(1);
-    const { rows } = await sql<{ on_call: boolean }>`SELECT on_call FROM accounts ORDER BY id`.execute(handle.db);
+    expect(
+      await counter('latchkey_db_tx_retries_total', { name: 'deadlock', cause: 'deadlock_detected' }),
+    ).toBe(1);
+    const { rows } = await sql<{ on_call: boolean }>`SELECT on_call FROM accounts ORDER BY id`.execute(
+      handle.db,
+    );
     // Each row was flipped twice, once by each transaction: both committed.
     expect(rows.map((r) => r.on_call)).toEqual([true, true]);
   });
@@ -110,7 +121,12 @@ describe('inTx', () => {
     expect(calls).toBe(4);
     expect(delays).toHaveLength(3);
     expect(delays[2]).toBeGreaterThan(delays[0] as number);
-    expect(await counter('latchkey_db_tx_failures_total', { name: 'always_conflicts', cause: 'serialization_failure' })).toBe(1);
+    expect(
+      await counter('latchkey_db_tx_failures_total', {
+        name: 'always_conflicts',
+        cause: 'serialization_failure',
+      }),
+    ).toBe(1);
   });
 
   it('does not retry other errors, and rolls back their writes', async () => {
@@ -138,7 +154,9 @@ describe('inTx', () => {
       outer(
         async (tx) => {
           const inner = createInTx({ db: tx, metrics, maxAttempts: 5 });
-          await inner(async (t) => sql`INSERT INTO accounts VALUES (100, true)`.execute(t), { name: 'inner' });
+          await inner(async (t) => sql`INSERT INTO accounts VALUES (100, true)`.execute(t), {
+            name: 'inner',
+          });
           throw new Error('outer fails after inner wrote');
         },
         { name: 'outer' },

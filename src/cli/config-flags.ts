@@ -1,5 +1,12 @@
 import { type Command, Option } from 'commander';
-import { ConfigError, type Config, flagName, loadConfig, OPTION_LIST, type OptionDef } from '../config/index.ts';
+import {
+  type Config,
+  ConfigError,
+  flagName,
+  loadConfig,
+  OPTION_LIST,
+  type OptionDef,
+} from '../config/index.ts';
 
 /** Adds a flag for each option; --help then lists every option with its env var and default. */
 export function addConfigFlags(command: Command, only?: (def: OptionDef<unknown>) => boolean): Command {

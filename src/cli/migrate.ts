@@ -23,7 +23,12 @@ export function migrateCommand(): Command {
         const resolved = await resolveDatabase(config, logger);
         try {
           await waitForDatabase(resolved.url, { timeoutMs: config.dbConnectTimeout, logger });
-          const handle = openDatabase({ url: resolved.url, poolMax: 2, metrics: new Metrics({ processMetrics: false }), logger });
+          const handle = openDatabase({
+            url: resolved.url,
+            poolMax: 2,
+            metrics: new Metrics({ processMetrics: false }),
+            logger,
+          });
           try {
             await run(handle.db);
           } finally {
@@ -46,7 +51,8 @@ export function migrateCommand(): Command {
   });
   sub('status', 'List migrations and whether each is applied.', async (db) => {
     const states = await migrationStatus(db);
-    for (const s of states) console.log(`${s.name}\t${s.appliedAt ? `applied ${s.appliedAt.toISOString()}` : 'pending'}`);
+    for (const s of states)
+      console.log(`${s.name}\t${s.appliedAt ? `applied ${s.appliedAt.toISOString()}` : 'pending'}`);
     const pending = states.filter((s) => !s.appliedAt).length;
     console.log(pending === 0 ? 'Database is up to date.' : `${pending} pending.`);
   });

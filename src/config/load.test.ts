@@ -52,7 +52,10 @@ describe('loadConfig', () => {
   });
 
   it('parses IPv6 listen addresses', () => {
-    expect(loadConfig({ env: { LATCHKEY_HTTP_ADDRESS: '[::1]:3000' } }).httpAddress).toEqual({ host: '::1', port: 3000 });
+    expect(loadConfig({ env: { LATCHKEY_HTTP_ADDRESS: '[::1]:3000' } }).httpAddress).toEqual({
+      host: '::1',
+      port: 3000,
+    });
   });
 
   it('lets flags win over env, and env over the config file', () => {
@@ -68,7 +71,9 @@ describe('loadConfig', () => {
   });
 
   it('treats an empty environment variable as unset', () => {
-    expect(loadConfig({ env: { DATABASE_URL: '', LATCHKEY_LOG_LEVEL: ' ' } })).toMatchObject({ logLevel: 'info' });
+    expect(loadConfig({ env: { DATABASE_URL: '', LATCHKEY_LOG_LEVEL: ' ' } })).toMatchObject({
+      logLevel: 'info',
+    });
   });
 
   it('names the variable, the value and what is wrong', () => {
@@ -81,13 +86,19 @@ describe('loadConfig', () => {
     expect(issuesOf(() => loadConfig({ env: { LATCHKEY_DB_CONNECT_TIMEOUT: '30' } }))[0]).toContain(
       'expected a duration',
     );
-    expect(issuesOf(() => loadConfig({ env: { LATCHKEY_LOG_LEVEL: 'loud' } }))[0]).toContain('expected one of');
-    expect(issuesOf(() => loadConfig({ env: { LATCHKEY_ACCESS_URL: 'ftp://x' } }))[0]).toContain('http:// or https://');
+    expect(issuesOf(() => loadConfig({ env: { LATCHKEY_LOG_LEVEL: 'loud' } }))[0]).toContain(
+      'expected one of',
+    );
+    expect(issuesOf(() => loadConfig({ env: { LATCHKEY_ACCESS_URL: 'ftp://x' } }))[0]).toContain(
+      'http:// or https://',
+    );
     expect(issuesOf(() => loadConfig({ flags: { httpAddress: ':99999' } }))[0]).toMatch(/^--http-address=/);
   });
 
   it('reports every bad value at once', () => {
-    const issues = issuesOf(() => loadConfig({ env: { LATCHKEY_DB_POOL_MAX: 'x', LATCHKEY_LOG_LEVEL: 'loud' } }));
+    const issues = issuesOf(() =>
+      loadConfig({ env: { LATCHKEY_DB_POOL_MAX: 'x', LATCHKEY_LOG_LEVEL: 'loud' } }),
+    );
     expect(issues).toHaveLength(2);
   });
 
@@ -101,13 +112,18 @@ describe('loadConfig', () => {
     expect(issuesOf(() => loadConfig({ configFile: typo }))[0]).toContain('http-adress: unknown option');
     const broken = tempFile('c.yaml', 'a: [\n');
     expect(issuesOf(() => loadConfig({ configFile: broken }))[0]).toContain(`config file ${broken}`);
-    expect(issuesOf(() => loadConfig({ configFile: '/nonexistent/latchkey.yaml' }))[0]).toContain('file not found');
+    expect(issuesOf(() => loadConfig({ configFile: '/nonexistent/latchkey.yaml' }))[0]).toContain(
+      'file not found',
+    );
     const list = tempFile('c.json', '[1, 2]');
     expect(issuesOf(() => loadConfig({ configFile: list }))[0]).toContain('expected a mapping');
   });
 
   it('reads the config file named by LATCHKEY_CONFIG, JSON included', () => {
     const file = tempFile('c.json', '{"db-pool-max": 3, "db-query-metrics": true}');
-    expect(loadConfig({ env: { LATCHKEY_CONFIG: file } })).toMatchObject({ dbPoolMax: 3, dbQueryMetrics: true });
+    expect(loadConfig({ env: { LATCHKEY_CONFIG: file } })).toMatchObject({
+      dbPoolMax: 3,
+      dbQueryMetrics: true,
+    });
   });
 });

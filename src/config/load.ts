@@ -82,7 +82,8 @@ function readConfigFile(path: string, issues: ConfigIssue[]): Record<string, str
   try {
     parsed = parseYaml(readFileSync(path, 'utf8'));
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    const reason =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     issues.push({ source: `config file ${path}`, message: reason });
     return {};
   }

@@ -147,7 +147,8 @@ export const OPTIONS = {
     key: 'databaseUrl',
     env: 'DATABASE_URL',
     group: 'database',
-    description: 'PostgreSQL (14+) connection URL. When unset, an embedded PostgreSQL runs in the data directory.',
+    description:
+      'PostgreSQL (14+) connection URL. When unset, an embedded PostgreSQL runs in the data directory.',
     valueName: 'url',
     default: undefined,
     schema: postgresUrl,

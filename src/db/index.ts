@@ -1,6 +1,12 @@
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded/index.ts';
 export { SQLSTATE, sqlState } from './errors.ts';
-export { KNOWN_MIGRATIONS, MigrationError, type MigrationState, migrateToLatest, migrationStatus } from './migrator.ts';
+export {
+  KNOWN_MIGRATIONS,
+  MigrationError,
+  type MigrationState,
+  migrateToLatest,
+  migrationStatus,
+} from './migrator.ts';
 export { type DatabaseHandle, type DatabaseOptions, openDatabase } from './pool.ts';
 export type * from './schema.ts';
 export { LOGIN_TYPES, USER_STATUSES } from './schema.ts';

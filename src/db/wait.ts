@@ -11,7 +11,11 @@ export class DatabaseUnavailableError extends Error {
 }
 
 // Refusals that waiting cannot fix: a wrong password or a missing database.
-const PERMANENT = new Set<string>([SQLSTATE.invalidPassword, SQLSTATE.invalidAuthorization, SQLSTATE.invalidCatalogName]);
+const PERMANENT = new Set<string>([
+  SQLSTATE.invalidPassword,
+  SQLSTATE.invalidAuthorization,
+  SQLSTATE.invalidCatalogName,
+]);
 
 /** host:port/database of a URL, for messages: never the password. */
 export function describeDatabaseUrl(url: string): string {
@@ -49,7 +53,9 @@ export async function waitForDatabase(
       const reason = (err as Error).message || String(err);
       const state = sqlState(err);
       if (state !== undefined && PERMANENT.has(state)) {
-        throw new DatabaseUnavailableError(`PostgreSQL at ${where} refused the connection: ${reason}`, { cause: err });
+        throw new DatabaseUnavailableError(`PostgreSQL at ${where} refused the connection: ${reason}`, {
+          cause: err,
+        });
       }
       const remaining = deadline - now();
       if (remaining <= 0) {

@@ -19,7 +19,9 @@ export function registerHealthRoutes<DB>(app: FastifyInstance, db: Kysely<DB>): 
       applied = await withTimeout(appliedMigrations(db), READY_TIMEOUT_MS);
     } catch (err) {
       request.log.warn({ err: (err as Error).message }, 'readiness check: database not reachable');
-      return reply.code(503).send(errorBody('Not ready: the database is not reachable.', (err as Error).message));
+      return reply
+        .code(503)
+        .send(errorBody('Not ready: the database is not reachable.', (err as Error).message));
     }
     const pending = KNOWN_MIGRATIONS.filter((name) => !applied.has(name));
     if (pending.length > 0) {

@@ -43,7 +43,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = options.metrics ?? new Metrics();
   const cleanup: Array<() => Promise<void>> = [];
   const unwind = async () => {
-    for (const step of cleanup.reverse()) await step().catch((err) => logger.error({ err }, 'cleanup failed'));
+    for (const step of cleanup.reverse())
+      await step().catch((err) => logger.error({ err }, 'cleanup failed'));
   };
   try {
     const resolved = await resolveDatabase(config, logger);
@@ -59,7 +60,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     cleanup.push(database.close);
     const applied = await migrateToLatest(database.db);
-    for (const m of applied) logger.info({ migration: m.migrationName, status: m.status }, 'migration applied');
+    for (const m of applied)
+      logger.info({ migration: m.migrationName, status: m.status }, 'migration applied');
 
     const app = buildApp({ config, logger, metrics, database });
     cleanup.push(() => app.close());
@@ -68,7 +70,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     try {
       await app.listen({ host, port });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new AddressInUseError(`${host}:${port}`);
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        throw new AddressInUseError(`${host}:${port}`);
       throw err;
     }
     const address = app.server.address();
@@ -95,7 +98,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 /** Stops accepting, lets in-flight requests finish, and cuts the rest off after `timeoutMs`. */
 async function drain(app: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
   const timer = setTimeout(() => {
-    logger.warn({ timeout_ms: timeoutMs }, 'requests still running at shutdown timeout; closing their connections');
+    logger.warn(
+      { timeout_ms: timeoutMs },
+      'requests still running at shutdown timeout; closing their connections',
+    );
     app.server.closeAllConnections();
   }, timeoutMs);
   markDraining(app);

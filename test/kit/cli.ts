@@ -8,7 +8,8 @@ const BIN = fileURLToPath(new URL('../../bin/latchkey.js', import.meta.url));
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k === 'DATABASE_URL' || k.startsWith('LATCHKEY_') || k.startsWith('VITEST') || k === 'NODE_OPTIONS') continue;
+    if (k === 'DATABASE_URL' || k.startsWith('LATCHKEY_') || k.startsWith('VITEST') || k === 'NODE_OPTIONS')
+      continue;
     env[k] = v;
   }
   return { ...env, ...extra };

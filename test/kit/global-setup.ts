@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { type EmbeddedPostgres, migrateToLatest, openDatabase, startEmbeddedPostgres } from '../../src/db/index.ts';
+import {
+  type EmbeddedPostgres,
+  migrateToLatest,
+  openDatabase,
+  startEmbeddedPostgres,
+} from '../../src/db/index.ts';
 import { createLogger, Metrics } from '../../src/observability/index.ts';
 import { adminUrlOf, databaseUrl, STALE_AFTER_MS, TEST_DB_PREFIX, testDatabaseName } from './names.ts';
 
@@ -59,9 +64,10 @@ export default async function setup(project: TestProject) {
 
 // Databases left by a run that was killed; names carry their creation time.
 async function dropStaleDatabases(admin: pg.Client): Promise<void> {
-  const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
-    `${TEST_DB_PREFIX}%`,
-  ]);
+  const { rows } = await admin.query<{ datname: string }>(
+    'SELECT datname FROM pg_database WHERE datname LIKE $1',
+    [`${TEST_DB_PREFIX}%`],
+  );
   for (const { datname } of rows) {
     const created = Number(datname.split('_')[2]);
     if (Number.isFinite(created) && Date.now() - created > STALE_AFTER_MS) {

@@ -22,7 +22,10 @@ export interface TestServerOptions {
  * Starts the real server (the same start-up path as `latchkey server`) on a random port
  * against the given database. Logs are captured at debug level for assertions.
  */
-export async function startTestServer(databaseUrl: string, options: TestServerOptions = {}): Promise<TestServer> {
+export async function startTestServer(
+  databaseUrl: string,
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const config = loadConfig({
     env: {},
     overrides: { databaseUrl, httpAddress: { host: '127.0.0.1', port: 0 }, ...options.config },

@@ -21,14 +21,20 @@ export async function findPostgresBinaries(): Promise<PostgresBinaries> {
     );
   }
   if (typeof mod.initdb !== 'string' || typeof mod.postgres !== 'string') {
-    throw new Error(`${name} does not export the initdb and postgres paths this version of Latchkey expects.`);
+    throw new Error(
+      `${name} does not export the initdb and postgres paths this version of Latchkey expects.`,
+    );
   }
   return { initdb: mod.initdb, postgres: mod.postgres };
 }
 
 /** Fails with a clear message when the binary cannot run (missing libraries, no permission). */
 export function checkBinaryRuns(binary: string, ids: { uid?: number; gid?: number }): void {
-  const result = spawnSync(binary, ['--version'], { ...ids, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  const result = spawnSync(binary, ['--version'], {
+    ...ids,
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C' },
+  });
   if (result.status === 0) return;
   const why = result.error?.message ?? (result.stderr.trim() || `exit code ${result.status}`);
   const who = ids.uid === undefined ? '' : ` as the postgres system user (uid ${ids.uid})`;

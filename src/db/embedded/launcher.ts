@@ -1,6 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
@@ -144,12 +155,16 @@ function spawnPostmaster(
   try {
     // Detached: its own process group, so a terminal's Ctrl-C reaches only Latchkey,
     // which drains requests first and then stops PostgreSQL itself.
-    const child = spawn(bins.postgres, ['-D', pgdata, '-p', String(port), ...settings.flatMap((s) => ['-c', s])], {
-      ...runAs,
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
-    });
+    const child = spawn(
+      bins.postgres,
+      ['-D', pgdata, '-p', String(port), ...settings.flatMap((s) => ['-c', s])],
+      {
+        ...runAs,
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+      },
+    );
     child.on('error', () => {});
     return child;
   } finally {

@@ -19,11 +19,17 @@ export function postgresRunAs(): RunAs {
     // The group may exist without the user; useradd below reports real failures.
   }
   try {
-    execFileSync('useradd', ['--system', '-g', 'postgres', '-M', '-d', '/nonexistent', '-s', '/usr/sbin/nologin', 'postgres'], {
-      stdio: 'pipe',
-    });
+    execFileSync(
+      'useradd',
+      ['--system', '-g', 'postgres', '-M', '-d', '/nonexistent', '-s', '/usr/sbin/nologin', 'postgres'],
+      {
+        stdio: 'pipe',
+      },
+    );
   } catch (err) {
-    throw new Error(`Running as root, and could not create the postgres system user: ${(err as Error).message}`);
+    throw new Error(
+      `Running as root, and could not create the postgres system user: ${(err as Error).message}`,
+    );
   }
   const created = lookup();
   if (!created) throw new Error('Created the postgres system user but cannot look it up.');
