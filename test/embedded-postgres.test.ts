@@ -65,6 +65,16 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
     expect(statSync(join(dataDir, 'password')).mode & 0o777).toBe(0o600);
     await query(first.pgPort, "INSERT INTO users (email, username) VALUES ('kept@example.com', 'kept')");
 
+    // A second server on the same data directory refuses, and leaves the first one's
+    // database alone (it must not mistake a live postmaster for an orphan).
+    const intruder = await spawnCli(['server'], {
+      LATCHKEY_DATA_DIR: dataDir,
+      LATCHKEY_HTTP_ADDRESS: `127.0.0.1:${await freePort()}`,
+    }).done;
+    expect(intruder.code).toBe(1);
+    expect(intruder.stderr).toContain(`is in use by another Latchkey process (pid ${first.proc.child.pid})`);
+    expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
+
     // Crash: the server dies without cleanup and its PostgreSQL is orphaned.
     first.proc.child.kill('SIGKILL');
     await first.proc.done;

@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../../observability/index.ts';
 import { checkBinaryRuns, findPostgresBinaries, type PostgresBinaries } from './binaries.ts';
+import { claimDataDir } from './data-dir-lock.ts';
 import { stopOrphanedPostmaster } from './orphan.ts';
 import { postgresRunAs, type RunAs } from './system-user.ts';
 
@@ -53,6 +54,22 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // own subfolder, but not read the password file beside it.
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, runAs.uid === undefined ? 0o700 : 0o711);
+  const claim = claimDataDir(dir);
+  try {
+    return await startIn(dir, pgdata, runAs, claim, options);
+  } catch (err) {
+    claim.release();
+    throw err;
+  }
+}
+
+async function startIn(
+  dir: string,
+  pgdata: string,
+  runAs: RunAs,
+  claim: { release(): void },
+  options: EmbeddedPostgresOptions,
+): Promise<EmbeddedPostgres> {
   const bins = await findPostgresBinaries();
   checkBinaryRuns(bins.postgres, runAs);
   const password = readOrCreatePassword(join(dir, 'password'));
@@ -83,7 +100,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       url: `${url}/${DATABASE}`,
       port,
       pid: child.pid as number,
-      stop: () => stopPostmaster(child, options.logger),
+      stop: async () => {
+        await stopPostmaster(child, options.logger);
+        claim.release();
+      },
     };
   }
 }

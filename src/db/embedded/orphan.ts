@@ -1,8 +1,12 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../observability/index.ts';
+import { isProcessAlive } from './process.ts';
 
 /**
+ * Call only while holding the data directory's claim (data-dir-lock.ts): then a running
+ * postmaster here cannot belong to a live Latchkey.
+ *
  * After Latchkey is killed with SIGKILL (or crashes without cleanup), its detached
  * PostgreSQL keeps running and holds the data directory's lock file. Stop that orphan
  * cleanly so the next start needs no manual cleanup. A lock file whose process is gone
@@ -12,7 +16,7 @@ export async function stopOrphanedPostmaster(pgdata: string, logger: Logger): Pr
   const pidFile = join(pgdata, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return;
   if (!isPostmasterFor(pid, pgdata)) {
     // The pid was reused by an unrelated process; PostgreSQL would refuse to start
     // while the lock file names a live process, so the stale file must go.
@@ -22,30 +26,14 @@ export async function stopOrphanedPostmaster(pgdata: string, logger: Logger): Pr
   logger.warn({ pid }, 'found embedded PostgreSQL left running by a previous run; stopping it');
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + 30_000;
-  while (alive(pid)) {
+  while (isProcessAlive(pid)) {
     if (Date.now() > deadline) {
       process.kill(pid, 'SIGQUIT');
       break;
     }
     await new Promise((r) => setTimeout(r, 25));
   }
-  while (alive(pid)) await new Promise((r) => setTimeout(r, 25));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // An orphan that has exited stays a zombie until whatever adopted it reaps it;
-  // signal 0 still succeeds then, but the database is already shut down.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
+  while (isProcessAlive(pid)) await new Promise((r) => setTimeout(r, 25));
 }
 
 function isPostmasterFor(pid: number, pgdata: string): boolean {

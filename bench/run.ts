@@ -1,0 +1,19 @@
+// `npm run bench [-- name …]`: runs the named benchmarks (all by default), each printing
+// ratios against a baseline measured in the same run and writing JSON to bench/results/.
+import { benchHealthz } from './healthz.ts';
+import { benchStartup } from './startup.ts';
+
+const BENCHES: Record<string, () => Promise<void>> = {
+  healthz: () => benchHealthz(),
+  startup: () => benchStartup(),
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !(w in BENCHES));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark: ${unknown.join(', ')} (have: ${Object.keys(BENCHES).join(', ')})`);
+  process.exit(2);
+}
+for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
+  await BENCHES[name]?.();
+}
