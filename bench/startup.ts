@@ -11,17 +11,19 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /**
  * `npm start` to the first 200 from /readyz, exactly as a person runs it (embedded
  * PostgreSQL, no DATABASE_URL): a first run that initialises the cluster, then later runs
- * on the same data directory. Then the idle RSS of the server process (PostgreSQL not
- * included). Baseline: `node -e ""`, the floor any Node process pays to start.
+ * on the same data directory. Then the idle RSS of the server process 3 s after it is
+ * ready (PostgreSQL not included). Baseline: `node -e ""`, the floor any Node process
+ * pays to start.
  */
 export async function benchStartup(laterRuns = 3): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-bench-start-'));
   try {
     const floor = await timeNodeFloor();
     const first = await startOnce(dataDir, true);
-    const later: number[] = [];
-    for (let i = 0; i < laterRuns; i++) later.push((await startOnce(dataDir, false)).ms);
-    const laterMean = later.reduce((a, b) => a + b, 0) / later.length;
+    const later: Array<{ ms: number; rssMb: number }> = [];
+    for (let i = 0; i < laterRuns; i++) later.push(await startOnce(dataDir, i === laterRuns - 1));
+    const laterMs = later.reduce((a, b) => a + b.ms, 0) / later.length;
+    const laterRss = later.at(-1)?.rssMb ?? 0;
     report('startup', [
       { name: 'node -e "" (baseline)', value: floor, unit: 'ms' },
       {
@@ -34,18 +36,21 @@ export async function benchStartup(laterRuns = 3): Promise<void> {
       },
       {
         name: 'npm start → /readyz 200, later runs',
-        value: laterMean,
+        value: laterMs,
         unit: 'ms',
-        ratio: laterMean / floor,
+        ratio: laterMs / floor,
         target: '< 2500 ms',
-        met: laterMean < 2500,
+        met: laterMs < 2500,
       },
+      // The first run after an install also loads Node's TypeScript stripper; later runs
+      // get type-stripped code from the compile cache (see bin/latchkey.js).
+      { name: 'server idle RSS, first run', value: first.rssMb, unit: 'MB' },
       {
-        name: 'server idle RSS (without PostgreSQL)',
-        value: first.rssMb,
+        name: 'server idle RSS, later runs (no PostgreSQL)',
+        value: laterRss,
         unit: 'MB',
         target: '< 120 MB',
-        met: first.rssMb < 120,
+        met: laterRss < 120,
       },
     ]);
   } finally {
@@ -70,12 +75,16 @@ async function startOnce(dataDir: string, measureRss: boolean): Promise<{ ms: nu
     await new Promise((r) => setTimeout(r, 10));
   }
   const ms = performance.now() - started;
-  const pid = (
-    JSON.parse(out.split('\n').find((l) => l.includes('Latchkey is listening')) ?? '{}') as { pid?: number }
-  ).pid;
+  // The server's own pid (npm and a shell sit in between) from its "listening" log line,
+  // which the asynchronous logger may flush a moment after /readyz already answers.
+  let pid: number | undefined;
+  while (pid === undefined) {
+    const line = out.split('\n').find((l) => l.includes('Latchkey is listening'));
+    if (line) pid = (JSON.parse(line) as { pid: number }).pid;
+    else await new Promise((r) => setTimeout(r, 10));
+  }
   let rssMb = 0;
-  if (measureRss && pid) {
-    // Idle: let start-up garbage settle, then read the resident set of the server alone.
+  if (measureRss) {
     await new Promise((r) => setTimeout(r, 3000));
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     rssMb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
@@ -92,11 +101,21 @@ async function ready(port: number): Promise<boolean> {
   }
 }
 
-async function stop(child: ChildProcess, pid: number | undefined): Promise<void> {
+async function stop(child: ChildProcess, pid: number): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
-  if (pid) process.kill(pid, 'SIGTERM');
-  else child.kill('SIGTERM');
+  process.kill(pid, 'SIGTERM');
   await exited;
+  // npm may exit before its grandchild does; the next run needs the data directory free.
+  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 10));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function timeNodeFloor(): Promise<number> {

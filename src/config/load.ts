@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { type Config, flagName, OPTION_LIST, type OptionDef } from './options.ts';
 
 /** One thing wrong with the configuration, naming where the bad value came from. */
@@ -105,6 +105,13 @@ function readConfigFile(path: string, issues: ConfigIssue[]): Record<string, str
     }
   }
   return out;
+}
+
+// Loaded only when a config file is given: the YAML parser is ~70 modules that most
+// deployments (env-configured containers) never need resident.
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

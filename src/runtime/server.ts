@@ -77,7 +77,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-    logger.info({ url, access_url: config.accessUrl }, 'Latchkey is listening');
+    logger.info({ url, access_url: config.accessUrl, pid: process.pid }, 'Latchkey is listening');
 
     let closing: Promise<void> | undefined;
     const close = () => {
