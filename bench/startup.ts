@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isProcessAlive } from '../src/db/embedded/process.ts';
 import { freePort } from '../test/kit/tcp-proxy.ts';
 import { report } from './lib/report.ts';
 
@@ -106,16 +107,7 @@ async function stop(child: ChildProcess, pid: number): Promise<void> {
   process.kill(pid, 'SIGTERM');
   await exited;
   // npm may exit before its grandchild does; the next run needs the data directory free.
-  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 10));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  while (isProcessAlive(pid)) await new Promise((r) => setTimeout(r, 10));
 }
 
 async function timeNodeFloor(): Promise<number> {

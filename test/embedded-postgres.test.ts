@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isProcessAlive } from '../src/db/embedded/process.ts';
 import { type CliProcess, spawnCli } from './kit/cli.ts';
 import { freePort } from './kit/tcp-proxy.ts';
 
@@ -78,12 +79,12 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
     // Crash: the server dies without cleanup and its PostgreSQL is orphaned.
     first.proc.child.kill('SIGKILL');
     await first.proc.done;
-    expect(isAlive(first.pgPid)).toBe(true);
+    expect(isProcessAlive(first.pgPid)).toBe(true);
 
     // The next start comes up without manual cleanup, with the data intact.
     const second = await start();
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
-    expect(isAlive(first.pgPid)).toBe(false);
+    expect(isProcessAlive(first.pgPid)).toBe(false);
     expect(await query(second.pgPort, "SELECT username FROM users WHERE email = 'kept@example.com'")).toEqual(
       [{ username: 'kept' }],
     );
@@ -92,22 +93,8 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
     second.proc.child.kill('SIGTERM');
     const result = await second.proc.done;
     expect(result.code).toBe(0);
-    expect(isAlive(second.pgPid)).toBe(false);
+    expect(isProcessAlive(second.pgPid)).toBe(false);
     expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
     expect(readFileSync(join(dataDir, 'postgres.log'), 'utf8')).toContain('database system is shut down');
   });
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}

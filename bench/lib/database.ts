@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/index.ts';
 import { createLogger } from '../../src/observability/index.ts';
+import { databaseUrl } from '../../test/kit/names.ts';
 
 export interface BenchDatabase {
   readonly url: string;
@@ -31,12 +32,12 @@ export async function benchDatabase(name: string): Promise<BenchDatabase> {
     };
   }
   const dbName = `latchkey_bench_${name}`;
-  const admin = new pg.Client({ connectionString: withDatabase(base, 'postgres') });
+  const admin = new pg.Client({ connectionString: databaseUrl(base, 'postgres') });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${dbName}`);
   return {
-    url: withDatabase(base, dbName),
+    url: databaseUrl(base, dbName),
     where,
     close: async () => {
       await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
@@ -44,10 +45,4 @@ export async function benchDatabase(name: string): Promise<BenchDatabase> {
       await stopEmbedded();
     },
   };
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.href;
 }

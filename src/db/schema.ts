@@ -1,7 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 // Kysely's view of the tables, one interface per table. Migrations are the source of
-// truth for the schema; a test compares this file's tables with the migrated database.
+// truth for the schema; keep this file in step with them.
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
