@@ -1,0 +1,97 @@
+import type { AuthzObject } from './object.ts';
+import type { Action, ResourceType } from './resources.ts';
+import { DECISION, type Subject } from './subject.ts';
+
+/** The subject may not do this. Handlers map it to 403, or 404 where existence would leak. */
+export class ForbiddenError extends Error {
+  readonly action: Action;
+  readonly object: AuthzObject;
+  constructor(action: Action, object: AuthzObject) {
+    super(`not allowed to ${action} ${object.type}${object.id === undefined ? '' : ` ${object.id}`}`);
+    this.name = 'ForbiddenError';
+    this.action = action;
+    this.object = object;
+  }
+}
+
+export type CheckRecorder = (check: { action: Action; object: AuthzObject; allowed: boolean }) => void;
+
+/** Whether `subject` may perform `action` on `object`. */
+export function authorize(subject: Subject, action: Action, object: AuthzObject): boolean {
+  return subject.can(action, object);
+}
+
+/** authorize(), throwing ForbiddenError on a refusal. */
+export function mustAuthorize(subject: Subject, action: Action, object: AuthzObject): void {
+  if (!subject.can(action, object)) throw new ForbiddenError(action, object);
+}
+
+/**
+ * A filter for listing objects of one type, to push into SQL (or apply in memory):
+ * a row passes when it is in one of `orgIds`, or is owned by `ownerId` (anywhere, or in
+ * one of `ownerOrgIds`), and, with an allow-list, its id is in `ids`.
+ */
+export interface Prepared {
+  /** Every row passes (site-level allow), subject to `ids`. */
+  readonly all: boolean;
+  /** No row can pass. */
+  readonly none: boolean;
+  readonly orgIds: readonly string[];
+  /** Organizations where a negative permission overrides ownership. */
+  readonly deniedOrgIds: readonly string[];
+  /** Rows owned by this subject pass in any organization (site-level ownership grant). */
+  readonly ownerId: string | undefined;
+  /** Rows owned by this subject pass in these organizations. */
+  readonly ownerOrgIds: readonly string[];
+  /** With an allow-list naming ids: only these ids (undefined = any id). */
+  readonly ids: readonly string[] | undefined;
+  /** The in-memory form of the same filter. */
+  matches(object: AuthzObject): boolean;
+}
+
+export function prepare(subject: Subject, action: Action, type: ResourceType): Prepared {
+  const d = subject.decision(type, action);
+  const matches = (object: AuthzObject) => subject.can(action, object);
+  let ids: string[] | undefined;
+  if (subject.allowList !== undefined) {
+    const relevant = subject.allowList.filter((e) => e.type === '*' || e.type === type);
+    if (!relevant.some((e) => e.id === '*')) ids = relevant.map((e) => e.id);
+  }
+  const nothing = {
+    all: false,
+    none: true,
+    orgIds: [],
+    deniedOrgIds: [],
+    ownerId: undefined,
+    ownerOrgIds: [],
+    ids,
+    matches,
+  };
+  if (!d.scoped || ids?.length === 0 || d.site === DECISION.DENY) return nothing;
+  if (d.site === DECISION.ALLOW) {
+    return {
+      all: true,
+      none: false,
+      orgIds: [],
+      deniedOrgIds: [],
+      ownerId: undefined,
+      ownerOrgIds: [],
+      ids,
+      matches,
+    };
+  }
+  const orgIds: string[] = [];
+  const deniedOrgIds: string[] = [];
+  for (const [org, v] of d.orgs ?? []) {
+    if (v === DECISION.ALLOW) orgIds.push(org);
+    else if (v === DECISION.DENY) deniedOrgIds.push(org);
+  }
+  const ownerOrgIds: string[] = [];
+  // A site-level negative on owned objects denies ownership everywhere (see Subject.can).
+  if (d.userSite !== DECISION.DENY) {
+    for (const [org, v] of d.userOrgs ?? []) if (v === DECISION.ALLOW) ownerOrgIds.push(org);
+  }
+  const ownerId = d.userSite === DECISION.ALLOW ? subject.id : undefined;
+  const none = orgIds.length === 0 && ownerId === undefined && ownerOrgIds.length === 0;
+  return { all: false, none, orgIds, deniedOrgIds, ownerId, ownerOrgIds, ids, matches };
+}

@@ -1,0 +1,65 @@
+import { allow, type Permission } from './permission.ts';
+import { siteRole } from './role-id.ts';
+import type { Role } from './roles.ts';
+import { Subject } from './subject.ts';
+
+// Background jobs act as system actors. Each is named for its job and holds only what
+// that job needs: there is deliberately no all-powerful system actor. Request handlers
+// never get one (they get store.as(theCaller)); only the modules running the job import
+// it. system-actors.test.ts lists every permission, so a widening shows up in review.
+
+function actor(job: string, permissions: Permission[]): Subject {
+  const role: Role = {
+    id: siteRole(`system-${job}`),
+    displayName: job,
+    site: permissions,
+    org: [],
+    user: [],
+    builtIn: true,
+  };
+  return new Subject({ id: `system:${job}`, kind: 'system', roles: [role] });
+}
+
+export const systemActors = {
+  /** Creates the first owner (`latchkey users create --owner`) and the default memberships. */
+  systemBootstrap: actor('bootstrap', [
+    ...allow('user', 'create', 'read'),
+    ...allow('organization', 'read'),
+    ...allow('organization_member', 'create', 'read'),
+    ...allow('assign_role', 'assign'),
+    ...allow('assign_org_role', 'assign'),
+  ]),
+  /** Resolves who a request is: reads a user's roles and the custom roles they name. */
+  systemAuthn: actor('authn', [
+    ...allow('user', 'read'),
+    ...allow('organization_member', 'read'),
+    ...allow('role', 'read'),
+  ]),
+  /** The OAuth2 authorization server: apps, their secrets, codes and tokens. */
+  systemOAuth2: actor('oauth2', [
+    ...allow('user', 'read'),
+    ...allow('oauth2_app', 'read'),
+    ...allow('oauth2_app_secret', 'read', 'update'),
+    ...allow('oauth2_app_code_token', 'create', 'read', 'delete'),
+    ...allow('api_key', 'create', 'read', 'delete'),
+  ]),
+  /** Refreshes upstream tokens of external-auth links. */
+  systemExternalAuthRefresher: actor('external-auth-refresher', [
+    ...allow('user', 'read'),
+    ...allow('external_auth_provider', 'read'),
+    ...allow('external_auth_link', 'read', 'update'),
+  ]),
+  /** Deletes what has expired: keys, codes and tokens. */
+  systemPurge: actor('purge', [
+    ...allow('api_key', 'read', 'delete'),
+    ...allow('oauth2_app_code_token', 'read', 'delete'),
+  ]),
+  /** Encrypts, re-encrypts and decrypts secret columns (dbcrypt). */
+  systemDbcrypt: actor('dbcrypt', [
+    ...allow('user', 'read'),
+    ...allow('external_auth_link', 'read', 'update'),
+    ...allow('dbcrypt_key', 'create', 'read', 'update', 'delete'),
+  ]),
+} as const;
+
+export type SystemActorName = keyof typeof systemActors;
