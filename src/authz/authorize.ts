@@ -45,6 +45,7 @@ export interface Prepared {
   readonly ownerOrgIds: readonly string[];
   /** With an allow-list naming ids: only these ids (undefined = any id). */
   readonly ids: readonly string[] | undefined;
+  readonly subjectId: string;
   /** The in-memory form of the same filter. */
   matches(object: AuthzObject): boolean;
 }
@@ -65,6 +66,7 @@ export function prepare(subject: Subject, action: Action, type: ResourceType): P
     ownerId: undefined,
     ownerOrgIds: [],
     ids,
+    subjectId: subject.id,
     matches,
   };
   if (!d.scoped || ids?.length === 0 || d.site === DECISION.DENY) return nothing;
@@ -77,6 +79,7 @@ export function prepare(subject: Subject, action: Action, type: ResourceType): P
       ownerId: undefined,
       ownerOrgIds: [],
       ids,
+      subjectId: subject.id,
       matches,
     };
   }
@@ -89,9 +92,21 @@ export function prepare(subject: Subject, action: Action, type: ResourceType): P
   const ownerOrgIds: string[] = [];
   // A site-level negative on owned objects denies ownership everywhere (see Subject.can).
   if (d.userSite !== DECISION.DENY) {
-    for (const [org, v] of d.userOrgs ?? []) if (v === DECISION.ALLOW) ownerOrgIds.push(org);
+    for (const [org, v] of d.userOrgs ?? []) {
+      if (v === DECISION.ALLOW && !deniedOrgIds.includes(org)) ownerOrgIds.push(org);
+    }
   }
   const ownerId = d.userSite === DECISION.ALLOW ? subject.id : undefined;
   const none = orgIds.length === 0 && ownerId === undefined && ownerOrgIds.length === 0;
-  return { all: false, none, orgIds, deniedOrgIds, ownerId, ownerOrgIds, ids, matches };
+  return {
+    all: false,
+    none,
+    orgIds,
+    deniedOrgIds,
+    ownerId,
+    ownerOrgIds,
+    ids,
+    subjectId: subject.id,
+    matches,
+  };
 }

@@ -13,10 +13,13 @@ export {
   type Prepared,
   prepare,
 } from './authorize.ts';
+export { AuthorizedStore, type AuthzStore, authorizingStore } from './authorized-store.ts';
+export { customRoleFromRow, permissionFromStored, permissionToStored } from './custom-role.ts';
 export { type CustomRoleLookup, expandRoles, type RoleAssignments } from './expand.ts';
 export { holdsRole } from './grant.ts';
 export { type AuthzObject, objects } from './object.ts';
 export { allow, covers, deny, type Permission, type Wildcard } from './permission.ts';
+export { type CredentialLimits, resolveSubject } from './resolve.ts';
 export {
   ACTIONS,
   type Action,

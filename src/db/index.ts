@@ -10,5 +10,17 @@ export {
 export { type DatabaseHandle, type DatabaseOptions, openDatabase } from './pool.ts';
 export type * from './schema.ts';
 export { LOGIN_TYPES, USER_STATUSES } from './schema.ts';
+export {
+  applyFilter,
+  createStore,
+  type DataStore,
+  type InsertCustomRoleArgs,
+  type InsertUserArgs,
+  type ListUsersArgs,
+  type MemberKey,
+  type RowFilter,
+  RowNotFoundError,
+  type Store,
+} from './store/index.ts';
 export { createInTx, type InTx, type Isolation, type TxOptions } from './tx.ts';
 export { DatabaseUnavailableError, describeDatabaseUrl, waitForDatabase } from './wait.ts';

@@ -48,10 +48,30 @@ export interface OrganizationMembersTable {
   updated_at: Generated<Timestamp>;
 }
 
+/** A permission as stored in JSON: `{ resource_type, action, negate }`. */
+export interface StoredPermission {
+  resource_type: string;
+  action: string;
+  negate: boolean;
+}
+
+export interface CustomRolesTable {
+  id: Generated<string>;
+  organization_id: string;
+  name: string;
+  display_name: Generated<string>;
+  org_permissions: ColumnType<StoredPermission[], string, string>;
+  user_permissions: ColumnType<StoredPermission[], string, string>;
+  deleted: Generated<boolean>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
   organization_members: OrganizationMembersTable;
+  custom_roles: CustomRolesTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -59,3 +79,4 @@ export type NewUser = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type Organization = Selectable<OrganizationsTable>;
 export type OrganizationMember = Selectable<OrganizationMembersTable>;
+export type CustomRole = Selectable<CustomRolesTable>;

@@ -1,8 +1,10 @@
 import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_identity.ts';
+import * as m0002 from './0002_custom_roles.ts';
 
 // Listed explicitly rather than read from the folder: the set of migrations is then part
 // of the code under review, type-checked, and identical in every replica.
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_identity': m0001,
+  '0002_custom_roles': m0002,
 };

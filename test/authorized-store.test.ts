@@ -1,0 +1,274 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allow, ForbiddenError, permissionToStored, type Subject, systemActors } from '../src/authz/index.ts';
+import type { DataStore, Organization, Store, User } from '../src/db/index.ts';
+import { useTestDatabase } from './kit/database.ts';
+import { type StoreKit, storeKit } from './kit/store.ts';
+
+// The model is the reference platform's method-coverage suite: every method of the raw
+// store has a case here proving one actor is refused and another allowed, and the last
+// test fails when a store method is added without one.
+
+const db = useTestDatabase();
+let kit: StoreKit;
+let org: Organization;
+let otherOrg: Organization;
+const u: Record<string, User> = {};
+const s: Record<string, Subject> = {};
+const as = (who: string): Store => kit.authz.as(s[who] as Subject);
+
+beforeAll(async () => {
+  kit = storeKit(db.url);
+  org = await kit.raw.getDefaultOrganization();
+  otherOrg = await kit.raw.insertOrganization({ name: 'other' });
+  u.owner = await kit.user('owner', { siteRoles: ['owner'] });
+  u.userAdmin = await kit.user('useradmin', { siteRoles: ['user-admin'] });
+  u.alice = await kit.user('alice');
+  u.bob = await kit.user('bob');
+  u.orgAdmin = await kit.user('orgadmin', { orgRoles: ['organization-admin'] });
+  u.orgUserAdmin = await kit.user('orguseradmin', { orgRoles: ['organization-user-admin'] });
+  u.orgAuditor = await kit.user('orgauditor', { orgRoles: ['organization-auditor'] });
+  u.carol = await kit.raw.insertUser({ email: 'carol@example.com', username: 'carol' });
+  await kit.raw.insertOrganizationMember({ organizationId: otherOrg.id, userId: u.carol.id, roles: [] });
+  u.robot = await kit.user('robot', { isSystem: true });
+  for (const [name, user] of Object.entries(u)) s[name] = await kit.subject(user);
+});
+afterAll(() => kit.close());
+
+const refused = (p: Promise<unknown>, action?: string) =>
+  expect(p).rejects.toSatisfy(
+    (e) => e instanceof ForbiddenError && (action === undefined || e.action === action),
+  );
+const ids = (rows: Array<{ id: string }>) => rows.map((r) => r.id);
+
+const cases: Record<keyof DataStore, () => Promise<void>> = {
+  getUserById: async () => {
+    await refused(as('alice').getUserById({ id: u.bob?.id as string }), 'read');
+    expect((await as('alice').getUserById({ id: u.alice?.id as string }))?.username).toBe('alice');
+    expect((await as('userAdmin').getUserById({ id: u.bob?.id as string }))?.username).toBe('bob');
+  },
+  getUserByUsername: async () => {
+    await refused(as('alice').getUserByUsername({ username: 'BOB' }));
+    expect(await as('owner').getUserByUsername({ username: 'BOB' })).toMatchObject({ username: 'bob' });
+  },
+  getUserByEmail: async () => {
+    await refused(as('orgAdmin').getUserByEmail({ email: 'bob@example.com' }));
+    expect(await as('owner').getUserByEmail({ email: 'Bob@Example.com' })).toMatchObject({ username: 'bob' });
+  },
+  listUsers: async () => {
+    expect(ids(await as('alice').listUsers({ includeSystem: true, limit: 100 }))).toEqual([u.alice?.id]);
+    const all = ids(await as('owner').listUsers({ includeSystem: false, limit: 100 }));
+    expect(all).toContain(u.bob?.id);
+    expect(all).not.toContain(u.robot?.id);
+    expect(ids(await as('owner').listUsers({ includeSystem: true, limit: 100 }))).toContain(u.robot?.id);
+  },
+  insertUser: async () => {
+    await refused(as('alice').insertUser({ email: 'x@example.com', username: 'x' }), 'create');
+    // A user admin may create users but not owners: granting owner is an escalation.
+    await refused(
+      as('userAdmin').insertUser({ email: 'y@example.com', username: 'y', siteRoles: ['owner'] }),
+      'assign',
+    );
+    expect(await as('userAdmin').insertUser({ email: 'z@example.com', username: 'z' })).toMatchObject({
+      username: 'z',
+    });
+  },
+  updateUserStatus: async () => {
+    await refused(as('alice').updateUserStatus({ id: u.bob?.id as string, status: 'suspended' }), 'read');
+    await refused(as('alice').updateUserStatus({ id: u.alice?.id as string, status: 'suspended' }), 'update');
+    const target = await kit.user('suspendme');
+    expect(await as('userAdmin').updateUserStatus({ id: target.id, status: 'suspended' })).toMatchObject({
+      status: 'suspended',
+    });
+  },
+  updateUserSiteRoles: async () => {
+    await refused(as('alice').updateUserSiteRoles({ id: u.alice?.id as string, roles: ['owner'] }), 'assign');
+    await refused(
+      as('userAdmin').updateUserSiteRoles({ id: u.bob?.id as string, roles: ['auditor'] }),
+      'assign',
+    );
+    expect(
+      await as('owner').updateUserSiteRoles({ id: u.bob?.id as string, roles: ['auditor'] }),
+    ).toMatchObject({
+      rbac_roles: ['auditor'],
+    });
+    await refused(as('userAdmin').updateUserSiteRoles({ id: u.bob?.id as string, roles: [] }), 'unassign');
+    await as('owner').updateUserSiteRoles({ id: u.bob?.id as string, roles: [] });
+  },
+  softDeleteUser: async () => {
+    const target = await kit.user('deleteme');
+    await refused(as('alice').softDeleteUser({ id: target.id }), 'read');
+    await refused(as('orgAdmin').softDeleteUser({ id: target.id }));
+    await as('owner').softDeleteUser({ id: target.id });
+    expect(await kit.raw.getUserById({ id: target.id })).toBeUndefined();
+  },
+  lockActiveOwners: async () => {
+    await refused(as('alice').lockActiveOwners(), 'read');
+    const owners = await as('owner').inTx((tx) => tx.lockActiveOwners(), { name: 'test' });
+    expect(owners).toEqual([u.owner?.id]);
+  },
+  getOrganizationById: async () => {
+    await refused(as('carol').getOrganizationById({ id: org.id }), 'read');
+    expect(await as('alice').getOrganizationById({ id: org.id })).toMatchObject({ name: 'default' });
+  },
+  getOrganizationByName: async () => {
+    await refused(as('alice').getOrganizationByName({ name: 'other' }));
+    expect(await as('carol').getOrganizationByName({ name: 'other' })).toMatchObject({ id: otherOrg.id });
+  },
+  getDefaultOrganization: async () => {
+    await refused(as('carol').getDefaultOrganization());
+    expect((await as('bob').getDefaultOrganization()).id).toBe(org.id);
+  },
+  listOrganizations: async () => {
+    expect(ids(await as('alice').listOrganizations({ limit: 10 }))).toEqual([org.id]);
+    expect(ids(await as('carol').listOrganizations({ limit: 10 }))).toEqual([otherOrg.id]);
+    expect(ids(await as('owner').listOrganizations({ limit: 10 })).sort()).toEqual(
+      [org.id, otherOrg.id].sort(),
+    );
+  },
+  insertOrganization: async () => {
+    await refused(as('orgAdmin').insertOrganization({ name: 'nope' }), 'create');
+    expect(await as('owner').insertOrganization({ name: 'made-by-owner' })).toMatchObject({
+      name: 'made-by-owner',
+    });
+  },
+  getOrganizationMember: async () => {
+    const key = { organizationId: org.id, userId: u.bob?.id as string };
+    await refused(as('alice').getOrganizationMember(key), 'read');
+    expect(await as('bob').getOrganizationMember(key)).toMatchObject({ user_id: u.bob?.id });
+    expect(await as('orgAuditor').getOrganizationMember(key)).toMatchObject({ user_id: u.bob?.id });
+  },
+  listOrganizationMembers: async () => {
+    const members = (who: string) =>
+      as(who)
+        .listOrganizationMembers({ organizationId: org.id, limit: 100 })
+        .then((rows) => rows.map((r) => r.user_id));
+    expect(await members('alice')).toEqual([u.alice?.id]);
+    expect(await members('orgAdmin')).toEqual(expect.arrayContaining([u.alice?.id, u.bob?.id]));
+    expect(await members('carol')).toEqual([]);
+  },
+  listMembershipsOfUser: async () => {
+    expect(await as('alice').listMembershipsOfUser({ userId: u.bob?.id as string })).toEqual([]);
+    expect(await as('orgAdmin').listMembershipsOfUser({ userId: u.bob?.id as string })).toHaveLength(1);
+  },
+  insertOrganizationMember: async () => {
+    const dave = await kit.raw.insertUser({ email: 'dave@example.com', username: 'dave' });
+    await refused(
+      as('alice').insertOrganizationMember({ organizationId: org.id, userId: dave.id, roles: [] }),
+      'create',
+    );
+    await refused(
+      as('orgAdmin').insertOrganizationMember({ organizationId: otherOrg.id, userId: dave.id, roles: [] }),
+    );
+    await refused(
+      as('orgUserAdmin').insertOrganizationMember({
+        organizationId: org.id,
+        userId: dave.id,
+        roles: ['organization-admin'],
+      }),
+      'assign',
+    );
+    expect(
+      await as('orgAdmin').insertOrganizationMember({ organizationId: org.id, userId: dave.id, roles: [] }),
+    ).toMatchObject({
+      user_id: dave.id,
+    });
+  },
+  updateOrganizationMemberRoles: async () => {
+    const key = { organizationId: org.id, userId: u.bob?.id as string };
+    await refused(
+      as('alice').updateOrganizationMemberRoles({ ...key, roles: ['organization-admin'] }),
+      'read',
+    );
+    await refused(
+      as('orgUserAdmin').updateOrganizationMemberRoles({ ...key, roles: ['organization-admin'] }),
+      'assign',
+    );
+    expect(
+      await as('orgUserAdmin').updateOrganizationMemberRoles({ ...key, roles: ['organization-user-admin'] }),
+    ).toMatchObject({
+      roles: ['organization-user-admin'],
+    });
+    await as('orgAdmin').updateOrganizationMemberRoles({ ...key, roles: [] });
+  },
+  deleteOrganizationMember: async () => {
+    const erin = await kit.user('erin');
+    const key = { organizationId: org.id, userId: erin.id };
+    await refused(as('alice').deleteOrganizationMember(key), 'read');
+    await refused(as('orgAuditor').deleteOrganizationMember(key), 'delete');
+    await as('orgAdmin').deleteOrganizationMember(key);
+    expect(await kit.raw.getOrganizationMember(key)).toBeUndefined();
+  },
+  insertCustomRole: async () => {
+    const role = {
+      organizationId: org.id,
+      name: 'template-reader',
+      displayName: 'Template reader',
+      orgPermissions: allow('template', 'read').map(permissionToStored),
+      userPermissions: [],
+    };
+    await refused(as('alice').insertCustomRole(role), 'create');
+    await refused(as('orgAdmin').insertCustomRole({ ...role, organizationId: otherOrg.id }), 'create');
+    expect(await as('orgAdmin').insertCustomRole(role)).toMatchObject({ name: 'template-reader' });
+  },
+  getCustomRole: async () => {
+    await refused(as('alice').getCustomRole({ organizationId: org.id, name: 'template-reader' }), 'read');
+    expect(
+      await as('orgAuditor').getCustomRole({ organizationId: org.id, name: 'template-reader' }),
+    ).toMatchObject({
+      name: 'template-reader',
+    });
+  },
+  listCustomRoles: async () => {
+    expect(await as('alice').listCustomRoles({ organizationIds: [org.id] })).toEqual([]);
+    expect(
+      (await as('orgAdmin').listCustomRoles({ organizationIds: [org.id, otherOrg.id] })).map((r) => r.name),
+    ).toEqual(['template-reader']);
+  },
+  softDeleteCustomRole: async () => {
+    const key = { organizationId: org.id, name: 'template-reader' };
+    await refused(as('alice').softDeleteCustomRole(key), 'read');
+    await refused(as('orgAuditor').softDeleteCustomRole(key), 'delete');
+    await as('orgAdmin').softDeleteCustomRole(key);
+    expect(await kit.raw.getCustomRole(key)).toBeUndefined();
+  },
+};
+
+describe('every store method checks the actor', () => {
+  // Run in order: later cases use rows earlier ones made (the custom role).
+  for (const [method, run] of Object.entries(cases)) it(method, run);
+
+  it('has a case for every method of the store (add one when you add a method)', () => {
+    const methods = Object.keys(kit.raw).filter((m) => m !== 'inTx');
+    expect(methods.filter((m) => !(m in cases))).toEqual([]);
+  });
+});
+
+describe('roles in effect', () => {
+  it('a deleted custom role stops granting anything', async () => {
+    const grant = {
+      organizationId: org.id,
+      name: 'temp-reader',
+      displayName: 'Temp',
+      orgPermissions: allow('template', 'read').map(permissionToStored),
+      userPermissions: [],
+    };
+    await as('orgAdmin').insertCustomRole(grant);
+    const frank = await kit.user('frank', { orgRoles: ['temp-reader'] });
+    const template = { type: 'template' as const, id: 't1', orgId: org.id };
+    expect((await kit.subject(frank)).can('read', template)).toBe(true);
+    await as('orgAdmin').softDeleteCustomRole({ organizationId: org.id, name: 'temp-reader' });
+    expect((await kit.subject(frank)).can('read', template)).toBe(false);
+  });
+
+  it('system users hold no roles, not even the implicit ones', async () => {
+    expect((await kit.subject(u.robot as User)).roles).toEqual([]);
+  });
+
+  it('system actors cannot do what their job does not need', async () => {
+    await refused(
+      kit.authz.as(systemActors.systemAuthn).insertUser({ email: 'q@example.com', username: 'q' }),
+      'create',
+    );
+    await refused(kit.authz.as(systemActors.systemPurge).getUserById({ id: u.alice?.id as string }), 'read');
+  });
+});

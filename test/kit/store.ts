@@ -1,0 +1,61 @@
+import {
+  type AuthzStore,
+  authorizingStore,
+  resolveSubject,
+  type Subject,
+  systemActors,
+} from '../../src/authz/index.ts';
+import { createStore, type DatabaseHandle, openDatabase, type Store, type User } from '../../src/db/index.ts';
+import { createLogger, Metrics } from '../../src/observability/index.ts';
+
+export interface StoreKit {
+  readonly handle: DatabaseHandle;
+  readonly raw: Store;
+  readonly authz: AuthzStore;
+  /** Creates a user (and default-org membership) directly, bypassing authorization. */
+  user(
+    name: string,
+    options?: { siteRoles?: string[]; orgRoles?: string[]; isSystem?: boolean },
+  ): Promise<User>;
+  /** The Subject for a user, as authentication would build it. */
+  subject(user: User): Promise<Subject>;
+  close(): Promise<void>;
+}
+
+export function storeKit(url: string): StoreKit {
+  const handle = openDatabase({
+    url,
+    poolMax: 4,
+    metrics: new Metrics({ processMetrics: false }),
+    logger: createLogger('silent'),
+  });
+  const raw = createStore(handle.db, handle.inTx);
+  const authz = authorizingStore(raw);
+  return {
+    handle,
+    raw,
+    authz,
+    async user(name, options = {}) {
+      const user = await raw.insertUser({
+        email: `${name}@example.com`,
+        username: name,
+        siteRoles: options.siteRoles ?? [],
+        isSystem: options.isSystem ?? false,
+      });
+      if (!options.isSystem) {
+        const org = await raw.getDefaultOrganization();
+        await raw.insertOrganizationMember({
+          organizationId: org.id,
+          userId: user.id,
+          roles: options.orgRoles ?? [],
+        });
+      }
+      return user;
+    },
+    async subject(user) {
+      const fresh = (await raw.getUserById({ id: user.id })) ?? user;
+      return resolveSubject(authz.as(systemActors.systemAuthn), fresh);
+    },
+    close: () => handle.close(),
+  };
+}
