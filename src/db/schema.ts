@@ -23,8 +23,8 @@ export interface UsersTable {
   rbac_roles: Generated<string[]>;
   is_system: Generated<boolean>;
   deleted: Generated<boolean>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
   last_seen_at: Timestamp | null;
 }
 
@@ -36,16 +36,16 @@ export interface OrganizationsTable {
   icon: Generated<string>;
   is_default: Generated<boolean>;
   deleted: Generated<boolean>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface OrganizationMembersTable {
   organization_id: string;
   user_id: string;
   roles: Generated<string[]>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 /** A permission as stored in JSON: `{ resource_type, action, negate }`. */
@@ -63,8 +63,8 @@ export interface CustomRolesTable {
   org_permissions: ColumnType<StoredPermission[], string, string>;
   user_permissions: ColumnType<StoredPermission[], string, string>;
   deleted: Generated<boolean>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface Database {

@@ -1,12 +1,15 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { AuthzStore } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
 import type { DatabaseHandle } from '../db/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
+import { type Authenticator, registerActor } from './auth/actor.ts';
 import { registerDrainHook } from './drain.ts';
 import { registerErrorHandling } from './error-handler.ts';
 import { registerHealthRoutes } from './health.ts';
 import { registerMetricsRoute } from './metrics-route.ts';
 import { registerRequestObserver, requestId } from './request-observer.ts';
+import { registerApiRoutes } from './routes/index.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 
 export interface AppDeps {
@@ -14,6 +17,8 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly database: DatabaseHandle;
+  readonly authz: AuthzStore;
+  readonly authenticate?: Authenticator | undefined;
 }
 
 /** Builds the fastify app without listening, so tests and benchmarks pick their port. */
@@ -34,5 +39,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerDrainHook(app);
   registerHealthRoutes(app, deps.database.db);
   registerMetricsRoute(app, deps.metrics);
+  registerActor(app, deps.authenticate);
+  registerApiRoutes(app, deps.authz);
   return app;
 }

@@ -1,5 +1,10 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { ForbiddenError } from '../authz/index.ts';
+import { RowNotFoundError } from '../db/index.ts';
+import { IdentityError, type IdentityErrorKind } from '../identity/index.ts';
 import { ApiError, errorBody } from './api-error.ts';
+
+const IDENTITY_STATUS: Record<IdentityErrorKind, number> = { invalid: 400, not_found: 404, conflict: 409 };
 
 // Fastify's own client errors, reworded for people. Codes are fastify's stable names.
 const FASTIFY_MESSAGES: Readonly<Record<string, string>> = {
@@ -16,6 +21,22 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (err instanceof ApiError) {
       return reply.code(err.status).send(errorBody(err.message, err.detail));
     }
+    if (err instanceof IdentityError) {
+      return reply.code(IDENTITY_STATUS[err.kind]).send(errorBody(err.message, err.detail));
+    }
+    if (err instanceof ForbiddenError) {
+      // A refused read is reported as absence: a 403 would confirm the thing exists.
+      if (err.action === 'read') return reply.code(404).send(errorBody('Not found.'));
+      return reply
+        .code(403)
+        .send(
+          errorBody('Forbidden.', `You may not ${err.action} this ${err.object.type.replaceAll('_', ' ')}.`),
+        );
+    }
+    if (err instanceof RowNotFoundError) return reply.code(404).send(errorBody('Not found.'));
+    if ((err as { validation?: unknown }).validation === undefined && err.name === 'ZodError') {
+      return reply.code(400).send(errorBody('Invalid request.', zodDetail(err)));
+    }
     const status = err.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
       const friendly = FASTIFY_MESSAGES[err.code];
@@ -31,4 +52,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const path = request.url.split('?')[0] ?? '/';
     return reply.code(404).send(errorBody('Not found.', `No route for ${request.method} ${path}`));
   });
+}
+
+function zodDetail(err: unknown): string {
+  const issues = (err as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues ?? [];
+  return issues.map((i) => `${i.path.map(String).join('.') || 'body'}: ${i.message}`).join('; ');
 }

@@ -1,3 +1,4 @@
 export { ApiError, type ErrorBody, errorBody } from './api-error.ts';
 export { type AppDeps, buildApp } from './app.ts';
+export { AUTHZ_DEBUG_HEADER, type Authenticator, requireAuth, storeFor } from './auth/actor.ts';
 export { markDraining } from './drain.ts';

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { authorizingStore } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
-import { type DatabaseHandle, migrateToLatest, openDatabase, waitForDatabase } from '../db/index.ts';
-import { buildApp, markDraining } from '../http/index.ts';
+import { createStore, type DatabaseHandle, migrateToLatest, openDatabase, waitForDatabase } from '../db/index.ts';
+import { type Authenticator, buildApp, markDraining } from '../http/index.ts';
 import { type Logger, Metrics } from '../observability/index.ts';
 import { resolveDatabase } from './database.ts';
 
@@ -11,6 +12,8 @@ export interface ServerOptions {
   readonly metrics?: Metrics;
   /** Adds routes before the server listens (tests and embedders). */
   readonly extend?: (app: FastifyInstance) => void;
+  /** Who is calling; until API keys exist only tests supply one. */
+  readonly authenticate?: Authenticator;
 }
 
 export interface RunningServer {
@@ -63,7 +66,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     for (const m of applied)
       logger.info({ migration: m.migrationName, status: m.status }, 'migration applied');
 
-    const app = buildApp({ config, logger, metrics, database });
+    const authz = authorizingStore(createStore(database.db, database.inTx));
+    const app = buildApp({ config, logger, metrics, database, authz, authenticate: options.authenticate });
     cleanup.push(() => app.close());
     options.extend?.(app);
     const { host, port } = config.httpAddress;

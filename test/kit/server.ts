@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from '../../src/config/index.ts';
+import type { Authenticator } from '../../src/http/index.ts';
 import { createLogger, Metrics } from '../../src/observability/index.ts';
 import { type RunningServer, startServer } from '../../src/runtime/index.ts';
 import { LogCapture } from './log-capture.ts';
@@ -16,6 +17,8 @@ export interface TestServerOptions {
   readonly extend?: (app: FastifyInstance) => void;
   /** Pass one in to watch logs while the server is still starting. */
   readonly logs?: LogCapture;
+  /** Who is calling (see test-auth.ts); anonymous when unset. */
+  readonly authenticate?: Authenticator;
 }
 
 /**
@@ -36,6 +39,7 @@ export async function startTestServer(
     logger: createLogger('debug', logs),
     metrics: new Metrics({ processMetrics: false }),
     ...(options.extend ? { extend: options.extend } : {}),
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
   });
   return {
     ...server,

@@ -1,0 +1,60 @@
+import type { FastifyRequest } from 'fastify';
+import type { AuthzStore } from '../../authz/index.ts';
+import type { Organization, Store, User } from '../../db/index.ts';
+import { findOrganization, findUser } from '../../identity/index.ts';
+import { storeFor } from '../auth/actor.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller's authorized store, made once per request. */
+    store: Store | undefined;
+    /** The user named by the route's {user}, loaded once by loadUser. */
+    targetUser: User | undefined;
+    /** The organization named by the route's {org}, loaded once by loadOrganization. */
+    organization: Organization | undefined;
+  }
+}
+
+export function decorateLoaders(app: import('fastify').FastifyInstance): void {
+  app.decorateRequest('store', undefined);
+  app.decorateRequest('targetUser', undefined);
+  app.decorateRequest('organization', undefined);
+}
+
+/** The caller's store (requires auth to have run). */
+export function store(request: FastifyRequest, authz: AuthzStore): Store {
+  request.store ??= storeFor(request, authz);
+  return request.store;
+}
+
+export function loadUser(authz: AuthzStore) {
+  return async (request: FastifyRequest<{ Params: { user: string } }>) => {
+    request.targetUser = await findUser(store(request, authz), request.params.user, request.actor as never);
+  };
+}
+
+export function loadOrganization(authz: AuthzStore) {
+  return async (request: FastifyRequest<{ Params: { org: string } }>) => {
+    request.organization = await findOrganization(store(request, authz), request.params.org);
+  };
+}
+
+/** A loaded value, for handlers whose preHandler set it. */
+export function loaded<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('route misconfigured: loader did not run');
+  return value;
+}
+
+/**
+ * The user id a member route names: `me`, a uuid, or a username. Organization admins may
+ * not read users site-wide, so a uuid is taken as is and the membership check decides.
+ */
+export async function memberUserId(
+  request: FastifyRequest<{ Params: { user: string } }>,
+  authz: AuthzStore,
+): Promise<string> {
+  const ref = request.params.user;
+  if (ref === 'me') return (request.actor as { id: string }).id;
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) return ref;
+  return (await findUser(store(request, authz), ref, request.actor as never)).id;
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { USER_STATUSES } from '../../db/index.ts';
+
+// Request bodies and queries, parsed once at the edge (a ZodError becomes a 400).
+
+export const roleNames = z.array(z.string().max(64)).max(64);
+
+export const createUserBody = z.object({
+  email: z.email().max(320),
+  username: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dot, dash, underscore; at most 64'),
+  name: z.string().max(256).optional(),
+  roles: roleNames.optional(),
+});
+
+export const listUsersQuery = z.object({
+  q: z.string().max(256).optional(),
+  status: z.enum(USER_STATUSES).optional(),
+  include_system: z.enum(['true', 'false']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  after_id: z.uuid().optional(),
+});
+
+export const rolesBody = z.object({ roles: roleNames });
+export const statusBody = z.object({ status: z.enum(USER_STATUSES) });
+
+export const createOrganizationBody = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes; at most 64'),
+  display_name: z.string().max(256).optional(),
+  description: z.string().max(2048).optional(),
+});
+
+export const addMemberBody = z.object({ user_id: z.uuid(), roles: roleNames.default([]) });
+
+const storedPermission = z.object({
+  resource_type: z.string().max(64),
+  action: z.string().max(64),
+  negate: z.boolean().default(false),
+});
+
+export const customRoleBody = z.object({
+  name: z.string().max(64),
+  display_name: z.string().max(256).optional(),
+  organization_permissions: z.array(storedPermission).max(256).default([]),
+  user_permissions: z.array(storedPermission).max(256).default([]),
+});
+
+export const authcheckBody = z.object({
+  checks: z
+    .record(
+      z.string().max(128),
+      z.object({
+        action: z.string().max(64),
+        object: z.object({
+          resource_type: z.string().max(64),
+          resource_id: z.string().max(128).optional(),
+          organization_id: z.uuid().optional(),
+          owner_id: z.string().max(128).optional(),
+        }),
+      }),
+    )
+    .refine((c) => Object.keys(c).length <= 100, 'at most 100 checks per call'),
+});

@@ -1,0 +1,117 @@
+import { ForbiddenError, type Subject } from '../authz/index.ts';
+import { SQLSTATE, type Store, sqlState, type User, type UserStatus } from '../db/index.ts';
+import { IdentityError } from './errors.ts';
+import { validateSiteRoles } from './roles.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The user a route names: `me`, an id or a username. A user the caller may not see is
+ * reported exactly like one that does not exist.
+ */
+export async function findUser(store: Store, ref: string, caller: Subject): Promise<User> {
+  const query = ref === 'me' ? { id: caller.id } : UUID.test(ref) ? { id: ref } : undefined;
+  try {
+    const user = query ? await store.getUserById(query) : await store.getUserByUsername({ username: ref });
+    if (user) return user;
+  } catch (err) {
+    if (!(err instanceof ForbiddenError)) throw err;
+  }
+  throw new IdentityError('not_found', `No user "${ref}".`);
+}
+
+export interface CreateUserInput {
+  readonly email: string;
+  readonly username: string;
+  readonly name?: string | undefined;
+  readonly siteRoles?: readonly string[] | undefined;
+  readonly hashedPassword?: string | null;
+}
+
+/** Creates a user and makes them a member of the default organization, atomically. */
+export async function createUser(store: Store, input: CreateUserInput): Promise<User> {
+  const siteRoles = validateSiteRoles(input.siteRoles ?? []);
+  try {
+    return await store.inTx(
+      async (tx) => {
+        const user = await tx.insertUser({
+          email: input.email,
+          username: input.username,
+          name: input.name ?? '',
+          siteRoles,
+          hashedPassword: input.hashedPassword ?? null,
+        });
+        const org = await tx.getDefaultOrganization();
+        await tx.insertOrganizationMember({ organizationId: org.id, userId: user.id, roles: [] });
+        return user;
+      },
+      { name: 'create_user' },
+    );
+  } catch (err) {
+    if (sqlState(err) === SQLSTATE.uniqueViolation) {
+      throw new IdentityError('conflict', 'A user with that username or email already exists.');
+    }
+    throw err;
+  }
+}
+
+/**
+ * Runs `change` on a user in a transaction that first locks every active owner, so two
+ * admins demoting each other at once cannot both succeed and leave no owner at all.
+ */
+async function withOwnersGuard<T>(
+  store: Store,
+  user: User,
+  losesOwner: boolean,
+  change: (tx: Store) => Promise<T>,
+  name: string,
+): Promise<T> {
+  return store.inTx(
+    async (tx) => {
+      if (losesOwner) {
+        const owners = await tx.lockActiveOwners();
+        if (owners.includes(user.id) && owners.length === 1) {
+          throw new IdentityError('conflict', 'This is the last owner; make someone else an owner first.');
+        }
+      }
+      return change(tx);
+    },
+    { name },
+  );
+}
+
+const isOwner = (user: User) =>
+  user.rbac_roles.includes('owner') && user.status === 'active' && !user.deleted;
+
+export async function setUserSiteRoles(store: Store, user: User, roles: readonly string[]): Promise<User> {
+  const next = validateSiteRoles(roles);
+  const losesOwner = isOwner(user) && !next.includes('owner');
+  return withOwnersGuard(
+    store,
+    user,
+    losesOwner,
+    (tx) => tx.updateUserSiteRoles({ id: user.id, roles: next }),
+    'set_site_roles',
+  );
+}
+
+export async function setUserStatus(store: Store, user: User, status: UserStatus): Promise<User> {
+  const losesOwner = isOwner(user) && status !== 'active';
+  return withOwnersGuard(
+    store,
+    user,
+    losesOwner,
+    (tx) => tx.updateUserStatus({ id: user.id, status }),
+    'set_user_status',
+  );
+}
+
+export async function deleteUser(store: Store, user: User): Promise<void> {
+  await withOwnersGuard(
+    store,
+    user,
+    isOwner(user),
+    (tx) => tx.softDeleteUser({ id: user.id }),
+    'delete_user',
+  );
+}
