@@ -32,6 +32,11 @@ it('lets replicas that start together all migrate: one applies, the others find 
   );
   const defaults = await client.query('SELECT count(*) AS n FROM organizations WHERE is_default');
   await client.end();
-  expect(rows.map((r) => r.table_name)).toEqual(['organization_members', 'organizations', 'users']);
+  expect(rows.map((r) => r.table_name)).toEqual([
+    'custom_roles',
+    'organization_members',
+    'organizations',
+    'users',
+  ]);
   expect(defaults.rows[0].n).toBe(1);
 });

@@ -54,5 +54,7 @@ export {
   SITE_ROLES,
   type SiteRoleName,
 } from './roles.ts';
+export { SharedCache } from './shared-cache.ts';
 export { Subject, type SubjectInit } from './subject.ts';
+export { AUTHZ_CHANNEL, encodeChange, SubjectCache } from './subject-cache.ts';
 export { type SystemActorName, systemActors } from './system-actors.ts';

@@ -22,6 +22,7 @@ it('each system actor holds exactly these permissions', () => {
       'assign_org_role:assign',
     ],
     systemAuthn: ['user:read', 'organization_member:read', 'role:read'],
+    systemDirectory: ['organization:read'],
     systemOAuth2: [
       'user:read',
       'oauth2_app:read',

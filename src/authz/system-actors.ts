@@ -35,6 +35,8 @@ export const systemActors = {
     ...allow('organization_member', 'read'),
     ...allow('role', 'read'),
   ]),
+  /** Fills caches shared by many callers (organization lookups); each read is then authorized per caller. */
+  systemDirectory: actor('directory', [...allow('organization', 'read')]),
   /** The OAuth2 authorization server: apps, their secrets, codes and tokens. */
   systemOAuth2: actor('oauth2', [
     ...allow('user', 'read'),

@@ -8,6 +8,7 @@ export {
   migrationStatus,
 } from './migrator.ts';
 export { type DatabaseHandle, type DatabaseOptions, openDatabase } from './pool.ts';
+export { createPubSub, type PubSub, type PubSubOptions } from './pubsub.ts';
 export type * from './schema.ts';
 export { LOGIN_TYPES, USER_STATUSES } from './schema.ts';
 export {
@@ -18,9 +19,11 @@ export {
   type InsertUserArgs,
   type ListUsersArgs,
   type MemberKey,
+  type RoleChange,
   type RowFilter,
   RowNotFoundError,
   type Store,
+  type StoreHooks,
 } from './store/index.ts';
 export { createInTx, type InTx, type Isolation, type TxOptions } from './tx.ts';
 export { DatabaseUnavailableError, describeDatabaseUrl, waitForDatabase } from './wait.ts';

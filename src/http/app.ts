@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import type { AuthzStore } from '../authz/index.ts';
+import type { AuthzStore, SubjectCache } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
 import type { DatabaseHandle } from '../db/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
@@ -18,6 +18,7 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly database: DatabaseHandle;
   readonly authz: AuthzStore;
+  readonly subjects: SubjectCache;
   readonly authenticate?: Authenticator | undefined;
 }
 
@@ -39,7 +40,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerDrainHook(app);
   registerHealthRoutes(app, deps.database.db);
   registerMetricsRoute(app, deps.metrics);
-  registerActor(app, deps.authenticate);
+  registerActor(app, deps.authenticate, { subjects: deps.subjects, authz: deps.authz });
   registerApiRoutes(app, deps.authz);
   return app;
 }

@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { authorizingStore } from '../authz/index.ts';
+import { AUTHZ_CHANNEL, authorizingStore, encodeChange, SubjectCache, systemActors } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
-import { createStore, type DatabaseHandle, migrateToLatest, openDatabase, waitForDatabase } from '../db/index.ts';
+import {
+  createPubSub,
+  createStore,
+  type DatabaseHandle,
+  migrateToLatest,
+  openDatabase,
+  waitForDatabase,
+} from '../db/index.ts';
 import { type Authenticator, buildApp, markDraining } from '../http/index.ts';
 import { type Logger, Metrics } from '../observability/index.ts';
 import { resolveDatabase } from './database.ts';
@@ -22,6 +29,7 @@ export interface RunningServer {
   readonly app: FastifyInstance;
   readonly database: DatabaseHandle;
   readonly metrics: Metrics;
+  readonly subjects: SubjectCache;
   /** Drains requests, then closes the pool, then stops an embedded PostgreSQL. Idempotent. */
   close(): Promise<void>;
 }
@@ -66,8 +74,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     for (const m of applied)
       logger.info({ migration: m.migrationName, status: m.status }, 'migration applied');
 
-    const authz = authorizingStore(createStore(database.db, database.inTx));
-    const app = buildApp({ config, logger, metrics, database, authz, authenticate: options.authenticate });
+    const pubsub = createPubSub({ url: resolved.url, db: database.db, logger });
+    cleanup.push(() => pubsub.close());
+    // Role writes announce themselves on the same executor, so inside a transaction the
+    // other replicas hear of a change only once it is committed.
+    const raw = createStore(database.db, database.inTx, {
+      rolesChanged: (db, change) => pubsub.publish(AUTHZ_CHANNEL, encodeChange(change), db),
+    });
+    const authz = authorizingStore(raw);
+    const subjects = new SubjectCache(authz.as(systemActors.systemAuthn));
+    cleanup.push(await subjects.attach(pubsub, logger));
+
+    const app = buildApp({
+      config,
+      logger,
+      metrics,
+      database,
+      authz,
+      subjects,
+      authenticate: options.authenticate,
+    });
     cleanup.push(() => app.close());
     options.extend?.(app);
     const { host, port } = config.httpAddress;
@@ -92,7 +118,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })();
       return closing;
     };
-    return { url, app, database, metrics, close };
+    return { url, app, database, metrics, subjects, close };
   } catch (err) {
     await unwind();
     throw err;

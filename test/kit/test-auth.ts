@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { resolveSubject, type Subject, systemActors } from '../../src/authz/index.ts';
+import type { Subject } from '../../src/authz/index.ts';
+import type { AuthContext } from '../../src/http/index.ts';
 import type { StoreKit } from './store.ts';
 
 /** The header test requests use to say who they are (test servers only). */
@@ -10,13 +11,15 @@ export const TEST_USER_HEADER = 'x-test-user';
  * a header and is treated as that user, with roles resolved exactly as authentication
  * will resolve them. Only test servers are given this; production has no authenticator.
  */
-export function testAuthenticator(kit: StoreKit): (request: FastifyRequest) => Promise<Subject | undefined> {
-  return async (request) => {
+export function testAuthenticator(
+  kit: StoreKit,
+): (request: FastifyRequest, context: AuthContext) => Promise<Subject | undefined> {
+  return async (request, context) => {
     const id = request.headers[TEST_USER_HEADER];
     if (typeof id !== 'string') return undefined;
     const user = await kit.raw.getUserById({ id });
     if (!user || user.status !== 'active') return undefined;
-    return resolveSubject(kit.authz.as(systemActors.systemAuthn), user);
+    return context.subjects.resolve(user);
   };
 }
 

@@ -20,16 +20,52 @@ export interface Store extends DataStore {
   inTx<T>(fn: (store: Store) => Promise<T>, options: TxOptions): Promise<T>;
 }
 
+/** Whose roles a write changed: one user, or everyone holding roles in an organization. */
+export type RoleChange = { readonly userId: string } | { readonly organizationId: string };
+
+export interface StoreHooks {
+  /**
+   * Called after a write that changes what someone may do, on the same executor: inside a
+   * transaction it takes effect at COMMIT (caches elsewhere are told only of real changes).
+   */
+  readonly rolesChanged?: (db: Kysely<Database>, change: RoleChange) => Promise<void>;
+}
+
+// The writes after which cached subjects are stale, and whose roles they touched.
+const ROLE_WRITES: Partial<Record<keyof DataStore, (arg: never) => RoleChange>> = {
+  updateUserSiteRoles: (a: { id: string }) => ({ userId: a.id }),
+  updateUserStatus: (a: { id: string }) => ({ userId: a.id }),
+  softDeleteUser: (a: { id: string }) => ({ userId: a.id }),
+  insertOrganizationMember: (a: { userId: string }) => ({ userId: a.userId }),
+  updateOrganizationMemberRoles: (a: { userId: string }) => ({ userId: a.userId }),
+  deleteOrganizationMember: (a: { userId: string }) => ({ userId: a.userId }),
+  insertCustomRole: (a: { organizationId: string }) => ({ organizationId: a.organizationId }),
+  softDeleteCustomRole: (a: { organizationId: string }) => ({ organizationId: a.organizationId }),
+};
+
 /** The raw store: no authorization. Only `store.as(actor)` (authz) is handed to callers. */
-export function createStore(db: Kysely<Database>, inTx: InTx): Store {
+export function createStore(db: Kysely<Database>, inTx: InTx, hooks: StoreHooks = {}): Store {
   const data: DataStore = {
     ...usersStore(db),
     ...organizationsStore(db),
     ...membersStore(db),
     ...customRolesStore(db),
   };
+  const notify = hooks.rolesChanged;
+  if (notify) {
+    for (const [method, changeOf] of Object.entries(ROLE_WRITES) as Array<
+      [keyof DataStore, (arg: never) => RoleChange]
+    >) {
+      const write = data[method] as (arg: never) => Promise<unknown>;
+      (data as unknown as Record<string, unknown>)[method] = async (arg: never) => {
+        const result = await write(arg);
+        await notify(db, changeOf(arg));
+        return result;
+      };
+    }
+  }
   return {
     ...data,
-    inTx: (fn, options) => inTx((tx) => fn(createStore(tx, (inner) => inner(tx))), options),
+    inTx: (fn, options) => inTx((tx) => fn(createStore(tx, (inner) => inner(tx), hooks)), options),
   };
 }

@@ -1,5 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type AuthzObject, type AuthzStore, SITE_ROLES, type Subject } from '../../authz/index.ts';
+import {
+  type AuthzObject,
+  type AuthzStore,
+  SITE_ROLES,
+  type Subject,
+  type SubjectCache,
+} from '../../authz/index.ts';
 import type { Store } from '../../db/index.ts';
 import { ApiError } from '../api-error.ts';
 
@@ -8,7 +14,13 @@ import { ApiError } from '../api-error.ts';
  * supplies the real one (sessions, keys, OAuth tokens); until then production has none,
  * so every protected route answers 401, and tests inject their own.
  */
-export type Authenticator = (request: FastifyRequest) => Promise<Subject | undefined>;
+export type Authenticator = (request: FastifyRequest, context: AuthContext) => Promise<Subject | undefined>;
+
+export interface AuthContext {
+  /** Resolved subjects by user, invalidated across replicas when roles change. */
+  readonly subjects: SubjectCache;
+  readonly authz: AuthzStore;
+}
 
 export interface RecordedCheck {
   readonly action: string;
@@ -28,11 +40,15 @@ declare module 'fastify' {
 export const AUTHZ_DEBUG_HEADER = 'latchkey-authz-checks';
 
 /** Authenticates once per request at the root; never rejects by itself. */
-export function registerActor(app: FastifyInstance, authenticate: Authenticator | undefined): void {
+export function registerActor(
+  app: FastifyInstance,
+  authenticate: Authenticator | undefined,
+  context: AuthContext,
+): void {
   app.decorateRequest('actor', undefined);
   app.decorateRequest('authzChecks', undefined);
   app.addHook('onRequest', async (request) => {
-    request.actor = authenticate ? await authenticate(request) : undefined;
+    request.actor = authenticate ? await authenticate(request, context) : undefined;
     // Listing every check allocates on the hot path, so it is opt-in and for owners only.
     if (request.headers[AUTHZ_DEBUG_HEADER] === 'true' && request.actor && isOwner(request.actor)) {
       request.authzChecks = [];

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import type { AuthzStore } from '../../authz/index.ts';
+import { type AuthzStore, objects, SharedCache, systemActors } from '../../authz/index.ts';
 import type { Organization, Store, User } from '../../db/index.ts';
-import { findOrganization, findUser } from '../../identity/index.ts';
+import { findOrganization, findUser, IdentityError } from '../../identity/index.ts';
 import { storeFor } from '../auth/actor.ts';
 
 declare module 'fastify' {
@@ -33,9 +33,24 @@ export function loadUser(authz: AuthzStore) {
   };
 }
 
-export function loadOrganization(authz: AuthzStore) {
+/**
+ * Organizations are looked up by id or name on most routes, so they come from a cache
+ * shared by every caller (filled by systemDirectory, checked per caller on every read).
+ */
+export function organizationDirectory(authz: AuthzStore): SharedCache<Organization> {
+  const directory = authz.as(systemActors.systemDirectory);
+  return new SharedCache<Organization>({
+    load: (ref) => findOrganization(directory, ref).catch(() => undefined),
+    toObject: objects.organization,
+    ttlMs: 30_000,
+  });
+}
+
+export function loadOrganization(directory: SharedCache<Organization>) {
   return async (request: FastifyRequest<{ Params: { org: string } }>) => {
-    request.organization = await findOrganization(store(request, authz), request.params.org);
+    const org = request.actor ? await directory.get(request.actor, request.params.org) : undefined;
+    if (!org) throw new IdentityError('not_found', `No organization "${request.params.org}".`);
+    request.organization = org;
   };
 }
 

@@ -8,7 +8,7 @@ import {
   setMemberRoles,
 } from '../../identity/index.ts';
 import { requireAuth } from '../auth/actor.ts';
-import { loaded, loadOrganization, memberUserId, store } from './loaders.ts';
+import { loaded, loadOrganization, memberUserId, organizationDirectory, store } from './loaders.ts';
 import { addMemberBody, createOrganizationBody, customRoleBody, rolesBody } from './schemas.ts';
 import { customRoleJson, memberJson, organizationJson } from './serialize.ts';
 
@@ -24,7 +24,7 @@ const builtInJson = (r: Role) => ({
 });
 
 export function registerOrganizationRoutes(app: FastifyInstance, authz: AuthzStore): void {
-  const withOrg = { preHandler: [requireAuth, loadOrganization(authz)] };
+  const withOrg = { preHandler: [requireAuth, loadOrganization(organizationDirectory(authz))] };
 
   app.get('/api/v1/roles', { preHandler: requireAuth }, async () => ({
     roles: builtInSiteRoles().map(builtInJson),
