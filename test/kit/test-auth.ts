@@ -18,7 +18,7 @@ export function testAuthenticator(
     const id = request.headers[TEST_USER_HEADER];
     if (typeof id !== 'string') return undefined;
     const user = await kit.raw.getUserById({ id });
-    if (!user || user.status !== 'active') return undefined;
+    if (user?.status !== 'active') return undefined;
     return context.subjects.resolve(user);
   };
 }
