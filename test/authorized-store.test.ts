@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKey } from '../src/apikeys/token.ts';
 import { allow, ForbiddenError, permissionToStored, type Subject, systemActors } from '../src/authz/index.ts';
 import type { DataStore, Organization, Store, User } from '../src/db/index.ts';
 import { useTestDatabase } from './kit/database.ts';
@@ -231,7 +232,82 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
     await as('orgAdmin').softDeleteCustomRole(key);
     expect(await kit.raw.getCustomRole(key)).toBeUndefined();
   },
+  insertApiKey: async () => {
+    await refused(as('alice').insertApiKey(newKey(u.bob as User)), 'create');
+    await refused(as('orgAdmin').insertApiKey(newKey(u.bob as User)), 'create');
+    expect(await as('alice').insertApiKey(newKey(u.alice as User, 'alice-key'))).toMatchObject({
+      name: 'alice-key',
+    });
+    await as('bob').insertApiKey(newKey(u.bob as User, 'bob-key'));
+  },
+  getApiKeyById: async () => {
+    const bobs = (await kit.raw.getApiKeyByName({ userId: u.bob?.id as string, name: 'bob-key' }))
+      ?.id as string;
+    await refused(as('alice').getApiKeyById({ id: bobs }), 'read');
+    expect(await as('bob').getApiKeyById({ id: bobs })).toMatchObject({ name: 'bob-key' });
+    expect(await as('owner').getApiKeyById({ id: bobs })).toMatchObject({ name: 'bob-key' });
+  },
+  getApiKeyByName: async () => {
+    await refused(as('alice').getApiKeyByName({ userId: u.bob?.id as string, name: 'bob-key' }), 'read');
+    expect(await as('bob').getApiKeyByName({ userId: u.bob?.id as string, name: 'bob-key' })).toBeDefined();
+  },
+  listApiKeysOfUser: async () => {
+    expect(await as('alice').listApiKeysOfUser({ userId: u.bob?.id as string })).toEqual([]);
+    expect((await as('bob').listApiKeysOfUser({ userId: u.bob?.id as string })).map((k) => k.name)).toEqual([
+      'bob-key',
+    ]);
+    expect(await as('orgAdmin').listApiKeysOfUser({ userId: u.bob?.id as string })).toEqual([]);
+  },
+  updateApiKeyLastUsed: async () => {
+    const id = (await kit.raw.getApiKeyByName({ userId: u.bob?.id as string, name: 'bob-key' }))
+      ?.id as string;
+    // Even the key's owner may not forge its bookkeeping; authentication (systemAuthn) may.
+    await refused(as('bob').updateApiKeyLastUsed({ id, now: new Date() }), 'update');
+    const later = new Date(Date.now() + 120_000);
+    expect(await kit.authz.as(systemActors.systemAuthn).updateApiKeyLastUsed({ id, now: later })).toBe(true);
+    // At most once a minute: a second write within the minute is skipped by the database.
+    expect(await kit.authz.as(systemActors.systemAuthn).updateApiKeyLastUsed({ id, now: later })).toBe(false);
+  },
+  updateApiKeyExpiry: async () => {
+    const id = (await kit.raw.getApiKeyByName({ userId: u.bob?.id as string, name: 'bob-key' }))
+      ?.id as string;
+    await refused(as('bob').updateApiKeyExpiry({ id, expiresAt: new Date(Date.now() + 1e9) }), 'update');
+    await kit.authz
+      .as(systemActors.systemAuthn)
+      .updateApiKeyExpiry({ id, expiresAt: new Date(Date.now() + 3600_000) });
+  },
+  deleteApiKey: async () => {
+    const id = (await kit.raw.getApiKeyByName({ userId: u.bob?.id as string, name: 'bob-key' }))
+      ?.id as string;
+    await refused(as('alice').deleteApiKey({ id }), 'read');
+    await as('bob').deleteApiKey({ id });
+    expect(await kit.raw.getApiKeyById({ id })).toBeUndefined();
+  },
+  deleteExpiredApiKeys: async () => {
+    await kit.raw.insertApiKey({ ...newKey(u.alice as User, 'old'), expiresAt: new Date(Date.now() - 1000) });
+    await refused(as('alice').deleteExpiredApiKeys({ before: new Date() }), 'delete');
+    await refused(
+      kit.authz.as(systemActors.systemAuthn).deleteExpiredApiKeys({ before: new Date() }),
+      'delete',
+    );
+    expect(await kit.authz.as(systemActors.systemPurge).deleteExpiredApiKeys({ before: new Date() })).toBe(1);
+  },
 };
+
+function newKey(owner: User, name = 'k') {
+  const key = generateKey();
+  return {
+    id: key.id,
+    hashedSecret: key.hashedSecret,
+    userId: owner.id,
+    name,
+    loginType: 'token' as const,
+    scopes: ['latchkey:all'],
+    allowList: ['*:*'],
+    lifetimeSeconds: 3600,
+    expiresAt: new Date(Date.now() + 3600_000),
+  };
+}
 
 describe('every store method checks the actor', () => {
   // Run in order: later cases use rows earlier ones made (the custom role).

@@ -33,6 +33,7 @@ it('lets replicas that start together all migrate: one applies, the others find 
   const defaults = await client.query('SELECT count(*) AS n FROM organizations WHERE is_default');
   await client.end();
   expect(rows.map((r) => r.table_name)).toEqual([
+    'api_keys',
     'custom_roles',
     'organization_members',
     'organizations',

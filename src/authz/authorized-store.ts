@@ -1,5 +1,8 @@
 import type {
+  ApiKey,
+  ApiKeyLoginType,
   CustomRole,
+  InsertApiKeyArgs,
   InsertCustomRoleArgs,
   InsertUserArgs,
   ListUsersArgs,
@@ -288,6 +291,58 @@ export class AuthorizedStore implements Store {
     this.#check('delete', objects.customRole(role));
     return this.#inner.softDeleteCustomRole(arg);
   }
+
+  // API keys
+
+  async getApiKeyById(arg: { id: string }): Promise<ApiKey | undefined> {
+    return this.#visible(await this.#inner.getApiKeyById(arg), apiKeyObject);
+  }
+
+  async getApiKeyByName(arg: { userId: string; name: string }): Promise<ApiKey | undefined> {
+    return this.#visible(await this.#inner.getApiKeyByName(arg), apiKeyObject);
+  }
+
+  async listApiKeysOfUser(arg: {
+    userId: string;
+    loginType?: ApiKeyLoginType | undefined;
+  }): Promise<ApiKey[]> {
+    return this.#inner.listApiKeysOfUser(arg, prepare(this.actor, 'read', 'api_key'));
+  }
+
+  async insertApiKey(arg: InsertApiKeyArgs): Promise<ApiKey> {
+    this.#check('create', { type: 'api_key', ownerId: arg.userId });
+    return this.#inner.insertApiKey(arg);
+  }
+
+  // Bookkeeping on the authentication path: checked without fetching (no owner known), so
+  // only site-level grants (systemAuthn) pass, and validation costs no extra query.
+  async updateApiKeyLastUsed(arg: { id: string; now: Date }): Promise<boolean> {
+    this.#check('update', { type: 'api_key', id: arg.id });
+    return this.#inner.updateApiKeyLastUsed(arg);
+  }
+
+  async updateApiKeyExpiry(arg: { id: string; expiresAt: Date }): Promise<void> {
+    this.#check('update', { type: 'api_key', id: arg.id });
+    return this.#inner.updateApiKeyExpiry(arg);
+  }
+
+  async deleteApiKey(arg: { id: string }): Promise<void> {
+    const key = await this.#mustSee(this.#inner.getApiKeyById(arg), apiKeyObject, {
+      type: 'api_key',
+      id: arg.id,
+    });
+    this.#check('delete', apiKeyObject(key));
+    return this.#inner.deleteApiKey(arg);
+  }
+
+  async deleteExpiredApiKeys(arg: { before: Date }): Promise<number> {
+    this.#check('delete', objects.any('api_key'));
+    return this.#inner.deleteExpiredApiKeys(arg);
+  }
+}
+
+function apiKeyObject(key: ApiKey): AuthzObject {
+  return { type: 'api_key', id: key.id, ownerId: key.user_id };
 }
 
 function memberObject(key: MemberKey): AuthzObject {

@@ -21,7 +21,7 @@ it('each system actor holds exactly these permissions', () => {
       'assign_role:assign',
       'assign_org_role:assign',
     ],
-    systemAuthn: ['user:read', 'organization_member:read', 'role:read'],
+    systemAuthn: ['user:read', 'organization_member:read', 'role:read', 'api_key:read', 'api_key:update'],
     systemDirectory: ['organization:read'],
     systemOAuth2: [
       'user:read',

@@ -34,6 +34,7 @@ export const systemActors = {
     ...allow('user', 'read'),
     ...allow('organization_member', 'read'),
     ...allow('role', 'read'),
+    ...allow('api_key', 'read', 'update'),
   ]),
   /** Fills caches shared by many callers (organization lookups); each read is then authorized per caller. */
   systemDirectory: actor('directory', [...allow('organization', 'read')]),

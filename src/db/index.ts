@@ -10,11 +10,12 @@ export {
 export { type DatabaseHandle, type DatabaseOptions, openDatabase } from './pool.ts';
 export { createPubSub, type PubSub, type PubSubOptions } from './pubsub.ts';
 export type * from './schema.ts';
-export { LOGIN_TYPES, USER_STATUSES } from './schema.ts';
+export { API_KEY_LOGIN_TYPES, LOGIN_TYPES, USER_STATUSES } from './schema.ts';
 export {
   applyFilter,
   createStore,
   type DataStore,
+  type InsertApiKeyArgs,
   type InsertCustomRoleArgs,
   type InsertUserArgs,
   type ListUsersArgs,

@@ -67,11 +67,30 @@ export interface CustomRolesTable {
   updated_at: Timestamp;
 }
 
+export const API_KEY_LOGIN_TYPES = ['password', 'oidc', 'token', 'oauth2_app'] as const;
+export type ApiKeyLoginType = (typeof API_KEY_LOGIN_TYPES)[number];
+
+export interface ApiKeysTable {
+  id: string;
+  hashed_secret: Buffer;
+  user_id: string;
+  name: Generated<string>;
+  login_type: ApiKeyLoginType;
+  scopes: Generated<string[]>;
+  allow_list: Generated<string[]>;
+  lifetime_seconds: number;
+  expires_at: Timestamp;
+  last_used: Timestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
   organization_members: OrganizationMembersTable;
   custom_roles: CustomRolesTable;
+  api_keys: ApiKeysTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -80,3 +99,4 @@ export type UserUpdate = Updateable<UsersTable>;
 export type Organization = Selectable<OrganizationsTable>;
 export type OrganizationMember = Selectable<OrganizationMembersTable>;
 export type CustomRole = Selectable<CustomRolesTable>;
+export type ApiKey = Selectable<ApiKeysTable>;

@@ -1,10 +1,12 @@
 import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_identity.ts';
 import * as m0002 from './0002_custom_roles.ts';
+import * as m0003 from './0003_api_keys.ts';
 
 // Listed explicitly rather than read from the folder: the set of migrations is then part
 // of the code under review, type-checked, and identical in every replica.
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_identity': m0001,
   '0002_custom_roles': m0002,
+  '0003_api_keys': m0003,
 };

@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { InTx, TxOptions } from '../tx.ts';
+import { type ApiKeysStore, apiKeysStore } from './api-keys.ts';
 import { type CustomRolesStore, customRolesStore } from './custom-roles.ts';
 import { type MembersStore, membersStore } from './members.ts';
 import { type OrganizationsStore, organizationsStore } from './organizations.ts';
 import { type UsersStore, usersStore } from './users.ts';
 
+export type { InsertApiKeyArgs } from './api-keys.ts';
 export type { InsertCustomRoleArgs } from './custom-roles.ts';
 export { RowNotFoundError } from './errors.ts';
 export { applyFilter, type FilterColumns, type RowFilter } from './filter.ts';
@@ -13,7 +15,7 @@ export type { MemberKey } from './members.ts';
 export type { InsertUserArgs, ListUsersArgs } from './users.ts';
 
 /** Every query Latchkey runs, one typed method each, grouped by table family. */
-export type DataStore = UsersStore & OrganizationsStore & MembersStore & CustomRolesStore;
+export type DataStore = UsersStore & OrganizationsStore & MembersStore & CustomRolesStore & ApiKeysStore;
 
 export interface Store extends DataStore {
   /** Runs `fn` with a store bound to one transaction (see inTx for the retry rules). */
@@ -50,6 +52,7 @@ export function createStore(db: Kysely<Database>, inTx: InTx, hooks: StoreHooks 
     ...organizationsStore(db),
     ...membersStore(db),
     ...customRolesStore(db),
+    ...apiKeysStore(db),
   };
   const notify = hooks.rolesChanged;
   if (notify) {
