@@ -1,0 +1,81 @@
+import type { ApiKey, Store, User } from '../db/index.ts';
+import { parseKey, secretMatches } from './token.ts';
+
+export const VALIDATION_CODES = [
+  'missing',
+  'malformed',
+  'unknown',
+  'expired',
+  'user_deleted',
+  'user_suspended',
+  'internal',
+] as const;
+export type ValidationCode = (typeof VALIDATION_CODES)[number];
+
+/**
+ * Why a credential was not accepted. `hard` marks failures of Latchkey itself (the
+ * database, role lookup): those are 500s and surface even on routes where signing in is
+ * optional, because answering 401 would log a browser out over a passing outage. Soft
+ * ones (401/403) are the caller's: optional routes go on anonymously.
+ */
+export class ApiKeyValidationError extends Error {
+  readonly status: 401 | 403 | 500;
+  readonly hard: boolean;
+  readonly code: ValidationCode;
+  constructor(code: ValidationCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ApiKeyValidationError';
+    this.code = code;
+    this.hard = code === 'internal';
+    this.status = code === 'internal' ? 500 : code === 'user_suspended' ? 403 : 401;
+  }
+}
+
+export interface ValidKey {
+  readonly key: ApiKey;
+  readonly user: User;
+}
+
+export interface ValidateDeps {
+  /** Bound to systemAuthn. */
+  readonly store: Store;
+  readonly now: () => Date;
+}
+
+/**
+ * Checks a presented token: format and checksum (no database needed to refuse garbage),
+ * then the key by id, its secret in constant time, its expiry and its user. Returns the
+ * key and user, or an ApiKeyValidationError value; it never throws.
+ */
+export async function validateApiKey(
+  token: string | undefined,
+  deps: ValidateDeps,
+): Promise<ValidKey | ApiKeyValidationError> {
+  if (token === undefined || token === '')
+    return new ApiKeyValidationError('missing', 'No credentials were sent.');
+  const parsed = parseKey(token);
+  if (!parsed) return new ApiKeyValidationError('malformed', 'The token is not a Latchkey API key.');
+  let key: ApiKey | undefined;
+  let user: User | undefined;
+  let matches = false;
+  try {
+    key = await deps.store.getApiKeyById({ id: parsed.id });
+    matches = key !== undefined && secretMatches(parsed.secret, key.hashed_secret);
+    if (key && matches) user = await deps.store.getUserById({ id: key.user_id });
+  } catch (err) {
+    return new ApiKeyValidationError('internal', 'Could not check the credentials; try again.', {
+      cause: err,
+    });
+  }
+  // One answer for "no such key" and "wrong secret": the id alone must not be probeable.
+  if (!key || !matches) {
+    return new ApiKeyValidationError('unknown', 'The token is not valid.');
+  }
+  if (key.expires_at.getTime() <= deps.now().getTime())
+    return new ApiKeyValidationError('expired', 'The token has expired.');
+  if (!user)
+    return new ApiKeyValidationError('user_deleted', 'The token belongs to a user who no longer exists.');
+  if (user.status === 'suspended')
+    return new ApiKeyValidationError('user_suspended', 'The account is suspended.');
+  return { key, user };
+}
