@@ -3,6 +3,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { EXIT, exitWithError } from './exit.ts';
 import { migrateCommand } from './migrate.ts';
 import { serverCommand } from './server.ts';
+import { usersCommand } from './users.ts';
 
 export function buildProgram(): Command {
   const program = new Command('latchkey')
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .version(pkg.version, '-v, --version');
   program.addCommand(serverCommand());
   program.addCommand(migrateCommand());
+  program.addCommand(usersCommand());
   // Usage errors exit 2 (as config errors do) so scripts can tell them from failures.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

@@ -4,6 +4,9 @@ import { IdentityError } from './errors.ts';
 import { validateSiteRoles } from './roles.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// The users table's CHECK on username: a ref that does not fit names no one, and is not
+// sent to PostgreSQL (which rejects some strings, e.g. with NUL, with an error, not a miss).
+const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
  * The user a route names: `me`, an id or a username. A user the caller may not see is
@@ -12,7 +15,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function findUser(store: Store, ref: string, caller: Subject): Promise<User> {
   const query = ref === 'me' ? { id: caller.id } : UUID.test(ref) ? { id: ref } : undefined;
   try {
-    const user = query ? await store.getUserById(query) : await store.getUserByUsername({ username: ref });
+    const user = query
+      ? await store.getUserById(query)
+      : USERNAME.test(ref)
+        ? await store.getUserByUsername({ username: ref })
+        : undefined;
     if (user) return user;
   } catch (err) {
     if (!(err instanceof ForbiddenError)) throw err;

@@ -40,7 +40,12 @@ export function loadUser(authz: AuthzStore) {
 export function organizationDirectory(authz: AuthzStore): SharedCache<Organization> {
   const directory = authz.as(systemActors.systemDirectory);
   return new SharedCache<Organization>({
-    load: (ref) => findOrganization(directory, ref).catch(() => undefined),
+    // Only "no such organization" is a miss; a database failure must stay a 500, not a 404.
+    load: (ref) =>
+      findOrganization(directory, ref).catch((err) => {
+        if (err instanceof IdentityError && err.kind === 'not_found') return undefined;
+        throw err;
+      }),
     toObject: objects.organization,
     ttlMs: 30_000,
   });

@@ -1,10 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { type AuthzStore, builtInOrgRoles, builtInSiteRoles, type Role } from '../../authz/index.ts';
+import {
+  type AuthzStore,
+  builtInOrgRoles,
+  builtInSiteRoles,
+  isValidRoleName,
+  type Role,
+} from '../../authz/index.ts';
 import {
   addMember,
   createCustomRole,
   createOrganization,
   findMember,
+  IdentityError,
   setMemberRoles,
 } from '../../identity/index.ts';
 import { requireAuth } from '../auth/actor.ts';
@@ -108,7 +115,10 @@ export function registerOrganizationRoutes(app: FastifyInstance, authz: AuthzSto
 
   app.delete<RoleParams>('/api/v1/organizations/:org/roles/:name', withOrg, async (request, reply) => {
     const org = loaded(request.organization);
-    await store(request, authz).softDeleteCustomRole({ organizationId: org.id, name: request.params.name });
+    const name = request.params.name;
+    // A name no role can have is not looked up (PostgreSQL fails on some, e.g. with NUL).
+    if (!isValidRoleName(name)) throw new IdentityError('not_found', `No role "${name}".`);
+    await store(request, authz).softDeleteCustomRole({ organizationId: org.id, name });
     return reply.code(204).send();
   });
 }

@@ -3,19 +3,27 @@ import { USER_STATUSES } from '../../db/index.ts';
 
 // Request bodies and queries, parsed once at the edge (a ZodError becomes a 400).
 
-export const roleNames = z.array(z.string().max(64)).max(64);
+// Free text bound for the database. PostgreSQL text cannot hold NUL and fails the whole
+// statement on one, so it is refused here as the caller's mistake (400), not a 500.
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+
+export const roleNames = z.array(text(64)).max(64);
 
 export const createUserBody = z.object({
   email: z.email().max(320),
   username: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dot, dash, underscore; at most 64'),
-  name: z.string().max(256).optional(),
+  name: text(256).optional(),
   roles: roleNames.optional(),
 });
 
 export const listUsersQuery = z.object({
-  q: z.string().max(256).optional(),
+  q: text(256).optional(),
   status: z.enum(USER_STATUSES).optional(),
   include_system: z.enum(['true', 'false']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -27,8 +35,8 @@ export const statusBody = z.object({ status: z.enum(USER_STATUSES) });
 
 export const createOrganizationBody = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes; at most 64'),
-  display_name: z.string().max(256).optional(),
-  description: z.string().max(2048).optional(),
+  display_name: text(256).optional(),
+  description: text(2048).optional(),
 });
 
 export const addMemberBody = z.object({ user_id: z.uuid(), roles: roleNames.default([]) });
@@ -40,8 +48,8 @@ const storedPermission = z.object({
 });
 
 export const customRoleBody = z.object({
-  name: z.string().max(64),
-  display_name: z.string().max(256).optional(),
+  name: text(64),
+  display_name: text(256).optional(),
   organization_permissions: z.array(storedPermission).max(256).default([]),
   user_permissions: z.array(storedPermission).max(256).default([]),
 });

@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import {
+  AUTHZ_CHANNEL,
+  authorizingStore,
+  builtInRole,
+  encodeChange,
+  type Role,
+  Subject,
+  siteRole,
+} from '../authz/index.ts';
+import {
+  createPubSub,
+  createStore,
+  migrateToLatest,
+  openDatabase,
+  type Store,
+  waitForDatabase,
+} from '../db/index.ts';
+import { createLogger, Metrics } from '../observability/index.ts';
+import { resolveDatabase } from '../runtime/index.ts';
+import { addConfigFlags, configFromCommand } from './config-flags.ts';
+
+const OWNER = builtInRole(siteRole('owner')) as Role;
+
+/**
+ * Who the CLI acts as. Whoever runs `latchkey users …` can already reach the database (its
+ * URL, or the data directory of the embedded one), so holding the built-in `owner` role
+ * gives them nothing they did not have. It still goes through the authorized store, so the
+ * CLI runs the very checks and rules the API runs (no-escalation, last owner, …).
+ *
+ * This subject lives here, in src/cli, and nothing outside src/cli imports it: request
+ * handlers only ever act as `store.as(theCaller)`, so it is unreachable over HTTP.
+ */
+export const cliOperator = new Subject({ id: 'system:cli', kind: 'system', roles: [OWNER] });
+
+const DATABASE_OPTIONS = new Set(['databaseUrl', 'dataDir', 'dbConnectTimeout', 'logLevel']);
+
+/** Adds the flags that choose the database (as `latchkey migrate` has them). */
+export function addDatabaseFlags(command: Command): Command {
+  return addConfigFlags(command, (def) => DATABASE_OPTIONS.has(def.key));
+}
+
+/**
+ * Runs `fn` with the store as the CLI operator, on the database `latchkey migrate` would
+ * use: DATABASE_URL, else the embedded PostgreSQL in the data directory. Migrations run
+ * first, so a fresh install works. Role changes are announced on the same channel the
+ * server uses, so running servers drop what they cached about the users changed here.
+ */
+export async function withOperatorStore<T>(command: Command, fn: (store: Store) => Promise<T>): Promise<T> {
+  const config = configFromCommand(command);
+  // Progress of the embedded database is noise here; warnings still show.
+  const logger = createLogger(command.opts().logLevel ? config.logLevel : 'warn', process.stderr);
+  const resolved = await resolveDatabase(config, logger);
+  try {
+    await waitForDatabase(resolved.url, { timeoutMs: config.dbConnectTimeout, logger });
+    const handle = openDatabase({
+      url: resolved.url,
+      poolMax: 2,
+      metrics: new Metrics({ processMetrics: false }),
+      logger,
+    });
+    const pubsub = createPubSub({ url: resolved.url, db: handle.db, logger });
+    try {
+      await migrateToLatest(handle.db);
+      const raw = createStore(handle.db, handle.inTx, {
+        rolesChanged: (db, change) => pubsub.publish(AUTHZ_CHANNEL, encodeChange(change), db),
+      });
+      return await fn(authorizingStore(raw).as(cliOperator));
+    } finally {
+      await pubsub.close();
+      await handle.close();
+    }
+  } finally {
+    await resolved.embedded?.stop();
+  }
+}

@@ -1,0 +1,184 @@
+import { createInterface } from 'node:readline/promises';
+import { Command } from 'commander';
+import { z } from 'zod';
+import type { Store, User, UserStatus } from '../db/index.ts';
+import { userJson } from '../http/routes/serialize.ts';
+import { createUser, deleteUser, findUser, IdentityError, setUserStatus } from '../identity/index.ts';
+import { EXIT, exitWithError } from './exit.ts';
+import { addDatabaseFlags, cliOperator, withOperatorStore } from './operator.ts';
+
+// `latchkey users …`: the same identity operations as /api/v1/users, acting as the CLI
+// operator (see operator.ts). Exit codes: 1 when an operation is refused or fails (last
+// owner, conflict, no such user), 2 for a usage error.
+
+const email = z.email().max(320);
+const username = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+
+/** A usage error: printed, exit 2, before the database is touched. */
+class UsageError extends Error {}
+
+export function usersCommand(): Command {
+  const command = new Command('users').description('Create, list, suspend, activate and delete users.');
+
+  const create = addDatabaseFlags(
+    new Command('create')
+      .description('Create a user (a member of the default organization).')
+      .requiredOption('--email <email>', 'email address')
+      .requiredOption('--username <username>', 'letters, digits, dot, dash, underscore; at most 64')
+      .option('--name <name>', 'display name')
+      .option('--owner', 'make the user an owner (the first user should be one)'),
+  );
+  create.action(() =>
+    run(create, async () => {
+      const opts = create.opts<{ email: string; username: string; name?: string; owner?: boolean }>();
+      if (!email.safeParse(opts.email).success)
+        throw new UsageError(`"${opts.email}" is not an email address.`);
+      if (!username.safeParse(opts.username).success) {
+        throw new UsageError(
+          `"${opts.username}" is not a valid username (letters, digits, dot, dash, underscore; at most 64).`,
+        );
+      }
+      const user = await withOperatorStore(create, (store) =>
+        createUser(store, {
+          email: opts.email,
+          username: opts.username,
+          name: opts.name,
+          siteRoles: opts.owner ? ['owner'] : [],
+        }),
+      );
+      console.log(
+        `Created user ${user.username} (${user.id}) with roles ${userJson(user).roles.join(', ')}.`,
+      );
+    }),
+  );
+
+  const list = addDatabaseFlags(
+    new Command('list')
+      .description('List users (system users only with --include-system).')
+      .option('--json', 'print a JSON array, each user as GET /api/v1/users shows it')
+      .option('--include-system', 'include system users'),
+  );
+  list.action(() =>
+    run(list, async () => {
+      const opts = list.opts<{ json?: boolean; includeSystem?: boolean }>();
+      const users = await withOperatorStore(list, (store) => allUsers(store, opts.includeSystem === true));
+      if (opts.json) console.log(JSON.stringify(users.map(userJson), null, 2));
+      else printTable(users);
+    }),
+  );
+
+  const status = (name: string, target: UserStatus, description: string, done: string) => {
+    const child = addDatabaseFlags(
+      new Command(name).description(description).argument('<user>', 'user id or username'),
+    );
+    child.action((ref: string) =>
+      run(child, async () => {
+        checkRef(ref);
+        const user = await withOperatorStore(child, async (store) =>
+          setUserStatus(store, await findUser(store, ref, cliOperator), target),
+        );
+        console.log(`${done} ${user.username}.`);
+      }),
+    );
+    return child;
+  };
+
+  const remove = addDatabaseFlags(
+    new Command('delete')
+      .description('Delete a user. Asks for confirmation; without a terminal, pass --yes.')
+      .argument('<user>', 'user id or username')
+      .option('-y, --yes', 'do not ask for confirmation'),
+  );
+  remove.action((ref: string) =>
+    run(remove, async () => {
+      checkRef(ref);
+      const yes = remove.opts<{ yes?: boolean }>().yes === true;
+      // Refused before anything is done: a script must say --yes, not hang on a prompt.
+      if (!yes && !process.stdin.isTTY) {
+        throw new UsageError('refusing to delete without confirmation: stdin is not a terminal. Pass --yes.');
+      }
+      const deleted = await withOperatorStore(remove, async (store) => {
+        const user = await findUser(store, ref, cliOperator);
+        if (!yes && !(await confirm(`Delete user ${user.username} <${user.email}>? [y/N] `)))
+          return undefined;
+        await deleteUser(store, user);
+        return user;
+      });
+      if (!deleted) {
+        console.error('latchkey: not deleted.');
+        process.exit(EXIT.failure);
+      }
+      console.log(`Deleted ${deleted.username}.`);
+    }),
+  );
+
+  command.addCommand(create);
+  command.addCommand(list);
+  command.addCommand(
+    status('suspend', 'suspended', 'Suspend a user: they can no longer sign in.', 'Suspended'),
+  );
+  command.addCommand(status('activate', 'active', 'Reactivate a suspended or dormant user.', 'Activated'));
+  command.addCommand(remove);
+  return command;
+}
+
+async function run(command: Command, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`latchkey ${command.parent?.name() ?? 'users'} ${command.name()}: ${err.message}`);
+      process.exit(EXIT.usage);
+    }
+    if (err instanceof IdentityError) {
+      console.error(`latchkey: ${err.message}`);
+      if (err.detail) console.error(err.detail);
+      process.exit(EXIT.failure);
+    }
+    exitWithError(err);
+  }
+}
+
+// `me` means the caller in the API; the CLI acts as no user, so it would name no one.
+function checkRef(ref: string): void {
+  if (ref === 'me')
+    throw new UsageError('"me" names the caller in the API; name the user by id or username.');
+}
+
+async function allUsers(store: Store, includeSystem: boolean): Promise<User[]> {
+  const users: User[] = [];
+  const limit = 500;
+  for (;;) {
+    const afterId = users.at(-1)?.id;
+    const page = await store.listUsers({ includeSystem, limit, afterId });
+    users.push(...page);
+    if (page.length < limit) return users;
+  }
+}
+
+function printTable(users: readonly User[]): void {
+  const rows = [
+    ['ID', 'USERNAME', 'EMAIL', 'STATUS', 'ROLES'],
+    ...users.map((u) => {
+      const j = userJson(u);
+      return [j.id, j.username, j.email, j.status, j.is_system ? '(system)' : j.roles.join(',')];
+    }),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0))) ?? [];
+  for (const r of rows)
+    console.log(
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
