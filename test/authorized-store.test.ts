@@ -76,6 +76,11 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
   updateUserStatus: async () => {
     await refused(as('alice').updateUserStatus({ id: u.bob?.id as string, status: 'suspended' }), 'read');
     await refused(as('alice').updateUserStatus({ id: u.alice?.id as string, status: 'suspended' }), 'update');
+    // A user admin manages users, but only an owner suspends an owner.
+    await refused(
+      as('userAdmin').updateUserStatus({ id: u.owner?.id as string, status: 'suspended' }),
+      'update',
+    );
     const target = await kit.user('suspendme');
     expect(await as('userAdmin').updateUserStatus({ id: target.id, status: 'suspended' })).toMatchObject({
       status: 'suspended',
@@ -96,6 +101,7 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
     await as('owner').updateUserSiteRoles({ id: u.bob?.id as string, roles: [] });
   },
   softDeleteUser: async () => {
+    await refused(as('userAdmin').softDeleteUser({ id: u.owner?.id as string }), 'delete');
     const target = await kit.user('deleteme');
     await refused(as('alice').softDeleteUser({ id: target.id }), 'read');
     await refused(as('orgAdmin').softDeleteUser({ id: target.id }));

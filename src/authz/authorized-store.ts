@@ -111,6 +111,19 @@ export class AuthorizedStore implements Store {
     }
   }
 
+  /**
+   * Suspending or deleting an owner takes an owner: a user admin may manage users but
+   * must not be able to lock out the people who can remove their own role.
+   */
+  #checkOwnerTouch(user: User, action: 'update' | 'delete'): void {
+    if (!user.rbac_roles.includes('owner')) return;
+    const owner = builtInRole(siteRole('owner'));
+    const allowed = owner !== undefined && holdsRole(this.actor, owner);
+    const object: AuthzObject = { type: 'user', id: user.id };
+    this.#record?.({ action, object, allowed });
+    if (!allowed) throw new ForbiddenError(action, object);
+  }
+
   inTx<T>(fn: (store: Store) => Promise<T>, options: TxOptions): Promise<T> {
     return this.#inner.inTx((tx) => fn(new AuthorizedStore(tx, this.actor, this.#record)), options);
   }
@@ -156,6 +169,7 @@ export class AuthorizedStore implements Store {
     // Status is administrative: checked without ownership, so nobody suspends or
     // reactivates themselves through the permissions they hold on their own user.
     this.#check('update', { type: 'user', id: user.id });
+    this.#checkOwnerTouch(user, 'update');
     return this.#inner.updateUserStatus(arg);
   }
 
@@ -174,6 +188,7 @@ export class AuthorizedStore implements Store {
       id: arg.id,
     });
     this.#check('delete', { type: 'user', id: user.id });
+    this.#checkOwnerTouch(user, 'delete');
     return this.#inner.softDeleteUser(arg);
   }
 

@@ -21,7 +21,10 @@ function actor(job: string, permissions: Permission[]): Subject {
 }
 
 export const systemActors = {
-  /** Creates the first owner (`latchkey users create --owner`) and the default memberships. */
+  /**
+   * First-run setup: creates users and their default memberships. It holds no role, so by
+   * the no-escalation rule it cannot grant one (the first owner comes from the CLI operator).
+   */
   systemBootstrap: actor('bootstrap', [
     ...allow('user', 'create', 'read'),
     ...allow('organization', 'read'),

@@ -63,21 +63,31 @@ export async function createUser(store: Store, input: CreateUserInput): Promise<
 }
 
 /**
- * Runs `change` on a user in a transaction that first locks every active owner, so two
- * admins demoting each other at once cannot both succeed and leave no owner at all.
+ * Runs `change` on a user in a transaction that first locks every active owner, then
+ * decides from those locked rows whether the change would remove the last one. Deciding
+ * from the row loaded before the transaction would miss a promotion committed in between;
+ * locking first also makes two admins demoting each other at once queue up, so they
+ * cannot both succeed and leave no owner at all.
  */
 async function withOwnersGuard<T>(
   store: Store,
   user: User,
-  losesOwner: boolean,
+  losesOwnership: boolean,
   change: (tx: Store) => Promise<T>,
   name: string,
 ): Promise<T> {
   return store.inTx(
     async (tx) => {
-      if (losesOwner) {
-        const owners = await tx.lockActiveOwners();
-        if (owners.includes(user.id) && owners.length === 1) {
+      if (losesOwnership) {
+        let owners: string[] | undefined;
+        try {
+          owners = await tx.lockActiveOwners();
+        } catch (err) {
+          // A caller who may not read every user cannot change an owner either: let the
+          // change itself refuse them with the precise 403.
+          if (!(err instanceof ForbiddenError)) throw err;
+        }
+        if (owners?.includes(user.id) && owners.length === 1) {
           throw new IdentityError('conflict', 'This is the last owner; make someone else an owner first.');
         }
       }
@@ -87,38 +97,29 @@ async function withOwnersGuard<T>(
   );
 }
 
-const isOwner = (user: User) =>
-  user.rbac_roles.includes('owner') && user.status === 'active' && !user.deleted;
-
 export async function setUserSiteRoles(store: Store, user: User, roles: readonly string[]): Promise<User> {
   const next = validateSiteRoles(roles);
-  const losesOwner = isOwner(user) && !next.includes('owner');
+  // Whether the user is an owner *now* is read from the locked rows; what matters here
+  // is only whether the change would leave them without the role.
   return withOwnersGuard(
     store,
     user,
-    losesOwner,
+    !next.includes('owner'),
     (tx) => tx.updateUserSiteRoles({ id: user.id, roles: next }),
     'set_site_roles',
   );
 }
 
 export async function setUserStatus(store: Store, user: User, status: UserStatus): Promise<User> {
-  const losesOwner = isOwner(user) && status !== 'active';
   return withOwnersGuard(
     store,
     user,
-    losesOwner,
+    status !== 'active',
     (tx) => tx.updateUserStatus({ id: user.id, status }),
     'set_user_status',
   );
 }
 
 export async function deleteUser(store: Store, user: User): Promise<void> {
-  await withOwnersGuard(
-    store,
-    user,
-    isOwner(user),
-    (tx) => tx.softDeleteUser({ id: user.id }),
-    'delete_user',
-  );
+  await withOwnersGuard(store, user, true, (tx) => tx.softDeleteUser({ id: user.id }), 'delete_user');
 }
