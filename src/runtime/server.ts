@@ -77,12 +77,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const pubsub = createPubSub({ url: resolved.url, db: database.db, logger });
     cleanup.push(() => pubsub.close());
     // Role writes announce themselves on the same executor, so inside a transaction the
-    // other replicas hear of a change only once it is committed.
+    // other replicas hear of a change only once it is committed. This replica also drops
+    // its own entry at once, so the caller's next request never waits for the echo.
+    let subjects: SubjectCache | undefined;
     const raw = createStore(database.db, database.inTx, {
-      rolesChanged: (db, change) => pubsub.publish(AUTHZ_CHANNEL, encodeChange(change), db),
+      rolesChanged: (db, change) => {
+        subjects?.invalidate(change);
+        return pubsub.publish(AUTHZ_CHANNEL, encodeChange(change), db);
+      },
     });
     const authz = authorizingStore(raw);
-    const subjects = new SubjectCache(authz.as(systemActors.systemAuthn));
+    subjects = new SubjectCache(authz.as(systemActors.systemAuthn));
     cleanup.push(await subjects.attach(pubsub, logger));
 
     const app = buildApp({
