@@ -3,6 +3,8 @@ import { flagName, OPTION_LIST, type OptionGroup } from './options.ts';
 const GROUP_TITLES: Record<OptionGroup, string> = {
   server: 'Server',
   database: 'Database',
+  auth: 'Sessions and API keys',
+  ratelimit: 'Rate limits',
   observability: 'Observability',
 };
 

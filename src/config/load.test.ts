@@ -119,6 +119,17 @@ describe('loadConfig', () => {
     expect(issuesOf(() => loadConfig({ configFile: list }))[0]).toContain('expected a mapping');
   });
 
+  it('checks rules between options, naming the one to fix', () => {
+    expect(issuesOf(() => loadConfig({ env: { LATCHKEY_RATE_LIMIT_STORE: 'redis' } }))).toEqual([
+      'LATCHKEY_RATE_LIMIT_STORE: is redis, but REDIS_URL is not set',
+    ]);
+    expect(
+      issuesOf(() =>
+        loadConfig({ env: { LATCHKEY_DEFAULT_TOKEN_LIFETIME: '48h', LATCHKEY_MAX_TOKEN_LIFETIME: '24h' } }),
+      ),
+    ).toEqual(['LATCHKEY_DEFAULT_TOKEN_LIFETIME: is longer than LATCHKEY_MAX_TOKEN_LIFETIME']);
+  });
+
   it('reads the config file named by LATCHKEY_CONFIG, JSON included', () => {
     const file = tempFile('c.json', '{"db-pool-max": 3, "db-query-metrics": true}');
     expect(loadConfig({ env: { LATCHKEY_CONFIG: file } })).toMatchObject({

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type Config, flagName, OPTION_LIST, type OptionDef } from './options.ts';
+import { type Config, CROSS_CHECKS, flagName, OPTION_LIST, OPTIONS, type OptionDef } from './options.ts';
 
 /** One thing wrong with the configuration, naming where the bad value came from. */
 export interface ConfigIssue {
@@ -57,7 +57,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
   }
   if (issues.length > 0) throw new ConfigError(issues);
-  return { ...(out as Config), ...sources.overrides };
+  const config = { ...(out as Config), ...sources.overrides };
+  for (const check of CROSS_CHECKS) {
+    const problem = check(config);
+    if (problem) issues.push({ source: OPTIONS[problem.key].env, message: problem.message });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return config;
 }
 
 function pick(

@@ -6,7 +6,7 @@ import { formatDuration, parseDuration } from './duration.ts';
 // drift apart. Each parser takes the text an operator typed (env and flags are text; file
 // values are turned into text first) and returns the typed value or an issue.
 
-export type OptionGroup = 'server' | 'database' | 'observability';
+export type OptionGroup = 'server' | 'database' | 'auth' | 'ratelimit' | 'observability';
 
 export interface OptionDef<T> {
   /** Property name on the parsed Config, camelCase. */
@@ -186,6 +186,73 @@ export const OPTIONS = {
     default: '5',
     schema: integer(1, 50),
   }),
+  sessionDuration: option({
+    key: 'sessionDuration',
+    group: 'auth',
+    description: 'How long a browser session (password or OIDC login) lasts without use.',
+    valueName: 'duration',
+    default: '24h',
+    schema: duration(60_000, 8_760 * 3_600_000),
+  }),
+  disableSessionExpiryRefresh: option({
+    key: 'disableSessionExpiryRefresh',
+    group: 'auth',
+    description: 'Do not extend a session when it is used: sessions then end sessionDuration after login.',
+    valueName: 'bool',
+    default: 'false',
+    schema: boolean,
+  }),
+  defaultTokenLifetime: option({
+    key: 'defaultTokenLifetime',
+    group: 'auth',
+    description: 'Lifetime of an API key created without lifetime_seconds.',
+    valueName: 'duration',
+    default: '720h',
+    schema: duration(60_000, 87_600 * 3_600_000),
+  }),
+  maxTokenLifetime: option({
+    key: 'maxTokenLifetime',
+    group: 'auth',
+    description: 'Longest lifetime an API key may ask for.',
+    valueName: 'duration',
+    default: '8760h',
+    schema: duration(60_000, 87_600 * 3_600_000),
+  }),
+  allowAccessTokenQuery: option({
+    key: 'allowAccessTokenQuery',
+    group: 'auth',
+    description:
+      'Accept API keys in an access_token query parameter (off: URLs end up in logs and browser history).',
+    valueName: 'bool',
+    default: 'false',
+    schema: boolean,
+  }),
+  rateLimitApi: option({
+    key: 'rateLimitApi',
+    group: 'ratelimit',
+    description: 'Requests per minute per user (or per IP when anonymous) per route; 0 disables.',
+    valueName: 'count',
+    default: '512',
+    schema: integer(0, 1_000_000),
+  }),
+  rateLimitStore: option({
+    key: 'rateLimitStore',
+    group: 'ratelimit',
+    description: 'Where rate-limit counters live: memory (one replica), postgres or redis (many replicas).',
+    valueName: 'store',
+    default: 'memory',
+    schema: oneOf(['memory', 'postgres', 'redis'] as const),
+  }),
+  redisUrl: option({
+    key: 'redisUrl',
+    env: 'REDIS_URL',
+    group: 'ratelimit',
+    description: 'Redis for rate-limit counters when LATCHKEY_RATE_LIMIT_STORE=redis.',
+    valueName: 'url',
+    default: undefined,
+    schema: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }),
+    secret: true,
+  }),
   dbQueryMetrics: option({
     key: 'dbQueryMetrics',
     group: 'observability',
@@ -219,3 +286,15 @@ export const OPTION_LIST: readonly OptionDef<unknown>[] = Object.values(OPTIONS)
 export function flagName(def: Pick<OptionDef<unknown>, 'key'>): string {
   return def.key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
+
+/** Rules between options, checked after each is parsed; each names the option to fix. */
+export const CROSS_CHECKS: ReadonlyArray<(c: Config) => { key: OptionKey; message: string } | undefined> = [
+  (c) =>
+    c.rateLimitStore === 'redis' && c.redisUrl === undefined
+      ? { key: 'rateLimitStore', message: 'is redis, but REDIS_URL is not set' }
+      : undefined,
+  (c) =>
+    c.defaultTokenLifetime > c.maxTokenLifetime
+      ? { key: 'defaultTokenLifetime', message: 'is longer than LATCHKEY_MAX_TOKEN_LIFETIME' }
+      : undefined,
+];
