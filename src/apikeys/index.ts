@@ -1,3 +1,6 @@
+export { type IssuedKey, type IssueKeyInput, issueKey } from './issue.ts';
+export { KEYS_CHANNEL, KeyCache } from './key-cache.ts';
+export { hashPassword, verifyPassword } from './passwords.ts';
 export {
   CANONICAL_SCOPES,
   type CanonicalScope,
@@ -18,6 +21,8 @@ export {
 } from './token.ts';
 export {
   ApiKeyValidationError,
+  type KeyLookup,
+  storeLookup,
   VALIDATION_CODES,
   type ValidateDeps,
   type ValidationCode,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiKey, Store, User } from '../db/index.ts';
 import { generateKey } from './token.ts';
-import { ApiKeyValidationError, type ValidKey, validateApiKey } from './validate.ts';
+import { ApiKeyValidationError, storeLookup, type ValidKey, validateApiKey } from './validate.ts';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 const fresh = generateKey();
@@ -24,7 +24,7 @@ function storeWith(keys: ApiKey[], users: User[], fail?: Error): Store {
 }
 
 const validate = (token: string | undefined, store = storeWith([key], [user])) =>
-  validateApiKey(token, { store, now: () => NOW });
+  validateApiKey(token, { lookup: storeLookup(store), now: () => NOW });
 const codeOf = (r: ValidKey | ApiKeyValidationError) =>
   r instanceof ApiKeyValidationError ? [r.code, r.status, r.hard] : 'ok';
 

@@ -36,14 +36,25 @@ export interface ValidKey {
   readonly user: User;
 }
 
+/** A key by id with its user (undefined once deleted); from the database or a cache. */
+export type KeyLookup = (id: string) => Promise<{ key: ApiKey; user: User | undefined } | undefined>;
+
 export interface ValidateDeps {
-  /** Bound to systemAuthn. */
-  readonly store: Store;
+  readonly lookup: KeyLookup;
   readonly now: () => Date;
 }
 
+/** The lookup straight from the store, which must be bound to systemAuthn. */
+export function storeLookup(store: Store): KeyLookup {
+  return async (id) => {
+    const key = await store.getApiKeyById({ id });
+    if (!key) return undefined;
+    return { key, user: await store.getUserById({ id: key.user_id }) };
+  };
+}
+
 /**
- * Checks a presented token: format and checksum (no database needed to refuse garbage),
+ * Checks a presented token: format and checksum (no lookup needed to refuse garbage),
  * then the key by id, its secret in constant time, its expiry and its user. Returns the
  * key and user, or an ApiKeyValidationError value; it never throws.
  */
@@ -55,22 +66,19 @@ export async function validateApiKey(
     return new ApiKeyValidationError('missing', 'No credentials were sent.');
   const parsed = parseKey(token);
   if (!parsed) return new ApiKeyValidationError('malformed', 'The token is not a Latchkey API key.');
-  let key: ApiKey | undefined;
-  let user: User | undefined;
-  let matches = false;
+  let found: Awaited<ReturnType<KeyLookup>>;
   try {
-    key = await deps.store.getApiKeyById({ id: parsed.id });
-    matches = key !== undefined && secretMatches(parsed.secret, key.hashed_secret);
-    if (key && matches) user = await deps.store.getUserById({ id: key.user_id });
+    found = await deps.lookup(parsed.id);
   } catch (err) {
     return new ApiKeyValidationError('internal', 'Could not check the credentials; try again.', {
       cause: err,
     });
   }
   // One answer for "no such key" and "wrong secret": the id alone must not be probeable.
-  if (!key || !matches) {
+  if (!found || !secretMatches(parsed.secret, found.key.hashed_secret)) {
     return new ApiKeyValidationError('unknown', 'The token is not valid.');
   }
+  const { key, user } = found;
   if (key.expires_at.getTime() <= deps.now().getTime())
     return new ApiKeyValidationError('expired', 'The token has expired.');
   if (!user)
