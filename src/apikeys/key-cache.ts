@@ -24,6 +24,7 @@ interface Entry {
 export class KeyCache {
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
+  readonly #dropListeners = new Set<(id: string) => void>();
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
@@ -55,6 +56,13 @@ export class KeyCache {
 
   dropKey(id: string): void {
     this.#entries.delete(id);
+    for (const l of this.#dropListeners) l(id);
+  }
+
+  /** For tests and metrics: called with the id of every key dropped. */
+  onDrop(listener: (id: string) => void): () => void {
+    this.#dropListeners.add(listener);
+    return () => this.#dropListeners.delete(listener);
   }
 
   dropUser(userId: string): void {

@@ -23,6 +23,7 @@ it('each system actor holds exactly these permissions', () => {
     ],
     systemAuthn: ['user:read', 'organization_member:read', 'role:read', 'api_key:read', 'api_key:update'],
     systemDirectory: ['organization:read'],
+    systemSessions: ['api_key:create', 'api_key:read', 'api_key:delete'],
     systemOAuth2: [
       'user:read',
       'oauth2_app:read',

@@ -41,6 +41,8 @@ export const systemActors = {
   ]),
   /** Fills caches shared by many callers (organization lookups); each read is then authorized per caller. */
   systemDirectory: actor('directory', [...allow('organization', 'read')]),
+  /** Signs people in and out: mints and deletes their session keys. */
+  systemSessions: actor('sessions', [...allow('api_key', 'create', 'read', 'delete')]),
   /** The OAuth2 authorization server: apps, their secrets, codes and tokens. */
   systemOAuth2: actor('oauth2', [
     ...allow('user', 'read'),

@@ -1,9 +1,13 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { ApiKeyValidationError } from '../apikeys/index.ts';
 import type { AuthzStore, SubjectCache } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
 import type { DatabaseHandle } from '../db/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import { type Authenticator, registerActor } from './auth/actor.ts';
+import { registerCsrfCheck } from './auth/csrf.ts';
+import type { PresentedToken } from './auth/token-source.ts';
+import type { AuthOutcome } from './auth/types.ts';
 import { registerDrainHook } from './drain.ts';
 import { registerErrorHandling } from './error-handler.ts';
 import { registerHealthRoutes } from './health.ts';
@@ -19,6 +23,9 @@ export interface AppDeps {
   readonly database: DatabaseHandle;
   readonly authz: AuthzStore;
   readonly subjects: SubjectCache;
+  /** Validates an API key or session token (see auth/api-key.ts). */
+  readonly validateKey: (presented: PresentedToken) => Promise<AuthOutcome | ApiKeyValidationError>;
+  /** Replaces the default authenticator (tests). */
   readonly authenticate?: Authenticator | undefined;
 }
 
@@ -40,7 +47,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerDrainHook(app);
   registerHealthRoutes(app, deps.database.db);
   registerMetricsRoute(app, deps.metrics);
-  registerActor(app, deps.authenticate, { subjects: deps.subjects, authz: deps.authz });
-  registerApiRoutes(app, deps.authz);
+  registerActor(app, deps.authenticate, {
+    subjects: deps.subjects,
+    authz: deps.authz,
+    validateKey: deps.validateKey,
+    allowAccessTokenQuery: deps.config.allowAccessTokenQuery,
+  });
+  registerCsrfCheck(app, deps.config.accessUrl);
+  registerApiRoutes(app, deps);
   return app;
 }

@@ -4,7 +4,12 @@ export {
   AUTHZ_DEBUG_HEADER,
   type AuthContext,
   type Authenticator,
+  defaultAuthenticator,
+  isOwner,
+  optionalAuth,
   requireAuth,
   storeFor,
 } from './auth/actor.ts';
+export { keyAuthenticator } from './auth/api-key.ts';
+export type { AuthOutcome } from './auth/types.ts';
 export { markDraining } from './drain.ts';

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { KEYS_CHANNEL, KeyCache } from '../apikeys/index.ts';
 import { AUTHZ_CHANNEL, authorizingStore, encodeChange, SubjectCache, systemActors } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
 import {
@@ -9,7 +10,7 @@ import {
   openDatabase,
   waitForDatabase,
 } from '../db/index.ts';
-import { type Authenticator, buildApp, markDraining } from '../http/index.ts';
+import { type Authenticator, buildApp, keyAuthenticator, markDraining } from '../http/index.ts';
 import { type Logger, Metrics } from '../observability/index.ts';
 import { resolveDatabase } from './database.ts';
 
@@ -30,6 +31,7 @@ export interface RunningServer {
   readonly database: DatabaseHandle;
   readonly metrics: Metrics;
   readonly subjects: SubjectCache;
+  readonly keys: KeyCache;
   /** Drains requests, then closes the pool, then stops an embedded PostgreSQL. Idempotent. */
   close(): Promise<void>;
 }
@@ -80,14 +82,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // other replicas hear of a change only once it is committed. This replica also drops
     // its own entry at once, so the caller's next request never waits for the echo.
     let subjects: SubjectCache | undefined;
+    const keys = new KeyCache();
     const raw = createStore(database.db, database.inTx, {
       rolesChanged: (db, change) => {
         subjects?.invalidate(change);
+        if ('userId' in change) keys.dropUser(change.userId);
         return pubsub.publish(AUTHZ_CHANNEL, encodeChange(change), db);
+      },
+      // Revocation is immediate: this replica drops the key now, the others on NOTIFY.
+      keyDeleted: (db, keyId) => {
+        keys.dropKey(keyId);
+        return pubsub.publish(KEYS_CHANNEL, keyId, db);
       },
     });
     const authz = authorizingStore(raw);
     subjects = new SubjectCache(authz.as(systemActors.systemAuthn));
+    cleanup.push(await keys.attach(pubsub, logger));
+    const validateKey = keyAuthenticator({
+      config,
+      keys,
+      subjects,
+      store: authz.as(systemActors.systemAuthn),
+      logger,
+    });
     cleanup.push(await subjects.attach(pubsub, logger));
 
     const app = buildApp({
@@ -97,6 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       database,
       authz,
       subjects,
+      validateKey,
       authenticate: options.authenticate,
     });
     cleanup.push(() => app.close());
@@ -123,7 +141,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })();
       return closing;
     };
-    return { url, app, database, metrics, subjects, close };
+    return { url, app, database, metrics, subjects, keys, close };
   } catch (err) {
     await unwind();
     throw err;

@@ -1,25 +1,22 @@
-import type { FastifyRequest } from 'fastify';
-import type { Subject } from '../../src/authz/index.ts';
-import type { AuthContext } from '../../src/http/index.ts';
+import { type Authenticator, defaultAuthenticator } from '../../src/http/index.ts';
 import type { StoreKit } from './store.ts';
 
 /** The header test requests use to say who they are (test servers only). */
 export const TEST_USER_HEADER = 'x-test-user';
 
 /**
- * Stands in for sessions and API keys until they exist: the request names a user id in
- * a header and is treated as that user, with roles resolved exactly as authentication
- * will resolve them. Only test servers are given this; production has no authenticator.
+ * Lets a test request say who it is with a header, with roles resolved exactly as
+ * authentication resolves them; requests without the header go through the production
+ * authenticator (API keys, sessions). Only test servers are given this.
  */
-export function testAuthenticator(
-  kit: StoreKit,
-): (request: FastifyRequest, context: AuthContext) => Promise<Subject | undefined> {
+export function testAuthenticator(kit: StoreKit): Authenticator {
   return async (request, context) => {
     const id = request.headers[TEST_USER_HEADER];
-    if (typeof id !== 'string') return undefined;
+    if (typeof id !== 'string') return defaultAuthenticator(request, context);
     const user = await kit.raw.getUserById({ id });
     if (user?.status !== 'active') return undefined;
-    return context.subjects.resolve(user);
+    const subject = await context.subjects.resolve(user);
+    return { subject, userId: user.id, apiKeyId: undefined, source: 'test', loginType: undefined };
   };
 }
 

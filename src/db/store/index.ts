@@ -31,6 +31,8 @@ export interface StoreHooks {
    * transaction it takes effect at COMMIT (caches elsewhere are told only of real changes).
    */
   readonly rolesChanged?: (db: Kysely<Database>, change: RoleChange) => Promise<void>;
+  /** Called after an API key is deleted, on the same executor (revocation). */
+  readonly keyDeleted?: (db: Kysely<Database>, keyId: string) => Promise<void>;
 }
 
 // The writes after which cached subjects are stale, and whose roles they touched.
@@ -66,6 +68,14 @@ export function createStore(db: Kysely<Database>, inTx: InTx, hooks: StoreHooks 
         return result;
       };
     }
+  }
+  const keyDeleted = hooks.keyDeleted;
+  if (keyDeleted) {
+    const remove = data.deleteApiKey;
+    data.deleteApiKey = async (arg) => {
+      await remove(arg);
+      await keyDeleted(db, arg.id);
+    };
   }
   return {
     ...data,

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiKeyValidationError } from '../../apikeys/index.ts';
 import {
   type AuthzObject,
   type AuthzStore,
@@ -8,19 +9,31 @@ import {
 } from '../../authz/index.ts';
 import type { Store } from '../../db/index.ts';
 import { ApiError } from '../api-error.ts';
-
-/**
- * Resolves who is calling, or undefined for an anonymous request. The API-key issue
- * supplies the real one (sessions, keys, OAuth tokens); until then production has none,
- * so every protected route answers 401, and tests inject their own.
- */
-export type Authenticator = (request: FastifyRequest, context: AuthContext) => Promise<Subject | undefined>;
+import { type PresentedToken, presentedToken } from './token-source.ts';
+import type { AuthOutcome } from './types.ts';
 
 export interface AuthContext {
   /** Resolved subjects by user, invalidated across replicas when roles change. */
   readonly subjects: SubjectCache;
   readonly authz: AuthzStore;
+  /** The production path: validate an API key or session token. */
+  readonly validateKey: (presented: PresentedToken) => Promise<AuthOutcome | ApiKeyValidationError>;
+  readonly allowAccessTokenQuery: boolean;
 }
+
+/**
+ * Decides who a request is. The default validates the token of AK-3; tests may supply
+ * their own (which can fall back to the default through `context`).
+ */
+export type Authenticator = (
+  request: FastifyRequest,
+  context: AuthContext,
+) => Promise<AuthOutcome | ApiKeyValidationError | undefined>;
+
+export const defaultAuthenticator: Authenticator = async (request, context) => {
+  const presented = presentedToken(request, context.allowAccessTokenQuery);
+  return presented ? context.validateKey(presented) : undefined;
+};
 
 export interface RecordedCheck {
   readonly action: string;
@@ -30,8 +43,12 @@ export interface RecordedCheck {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The authenticated caller; set by the root hook, undefined when anonymous. */
+    /** The authenticated caller; undefined when anonymous or refused. */
     actor: Subject | undefined;
+    /** How the caller authenticated (key id, token source). */
+    auth: AuthOutcome | undefined;
+    /** Why a presented credential was refused; consumed by requireAuth/optionalAuth. */
+    authError: ApiKeyValidationError | undefined;
     /** Authorization checks made by this request, when the debug header asked for them. */
     authzChecks: RecordedCheck[] | undefined;
   }
@@ -39,20 +56,35 @@ declare module 'fastify' {
 
 export const AUTHZ_DEBUG_HEADER = 'latchkey-authz-checks';
 
-/** Authenticates once per request at the root; never rejects by itself. */
+/**
+ * The precheck (AK-5): validates the credential once per request at the root and puts
+ * the result on the request. It never rejects: routes decide with requireAuth or
+ * optionalAuth, and rate limiting reads the same result.
+ */
 export function registerActor(
   app: FastifyInstance,
   authenticate: Authenticator | undefined,
   context: AuthContext,
 ): void {
   app.decorateRequest('actor', undefined);
+  app.decorateRequest('auth', undefined);
+  app.decorateRequest('authError', undefined);
   app.decorateRequest('authzChecks', undefined);
+  const run = authenticate ?? defaultAuthenticator;
   app.addHook('onRequest', async (request) => {
-    request.actor = authenticate ? await authenticate(request, context) : undefined;
-    // Listing every check allocates on the hot path, so it is opt-in and for owners only.
-    if (request.headers[AUTHZ_DEBUG_HEADER] === 'true' && request.actor && isOwner(request.actor)) {
-      request.authzChecks = [];
+    const outcome = await run(request, context);
+    if (outcome instanceof ApiKeyValidationError) {
+      request.authError = outcome;
+      if (outcome.hard) request.log.error({ err: outcome.cause ?? outcome }, 'credential check failed');
+      return;
     }
+    if (!outcome) return;
+    request.auth = outcome;
+    request.actor = outcome.subject;
+    // Every later log line of this request says who it was (AK-9), never with the secret.
+    request.log = request.log.child({ user_id: outcome.userId, api_key_id: outcome.apiKeyId });
+    // Listing every check allocates on the hot path, so it is opt-in and for owners only.
+    if (request.headers[AUTHZ_DEBUG_HEADER] === 'true' && isOwner(outcome.subject)) request.authzChecks = [];
   });
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.authzChecks) {
@@ -69,20 +101,45 @@ export function registerActor(
   });
 }
 
-function isOwner(subject: Subject): boolean {
+export function isOwner(subject: Subject): boolean {
   return subject.roles.some((r) => r.id.organizationId === undefined && r.id.name === SITE_ROLES[0]);
 }
 
-/** preHandler for routes that need a caller: 401 with an RFC 6750 challenge otherwise. */
-export async function requireAuth(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (!request.actor) {
+const quote = (text: string) => text.replace(/["\\]/g, '');
+
+/** A refused credential as an API error, with the RFC 6750 challenge where one applies. */
+function refusal(reply: FastifyReply, error: ApiKeyValidationError | undefined): ApiError {
+  if (error?.hard) return new ApiError(500, 'Could not check the credentials; try again.');
+  if (!error || error.code === 'missing') {
+    // No credentials at all: a bare challenge, no error code (RFC 6750 §3.1).
     reply.header('www-authenticate', 'Bearer realm="latchkey"');
-    throw new ApiError(
+    return new ApiError(
       401,
       'You must be signed in.',
       'Send a session cookie or an Authorization: Bearer token.',
     );
   }
+  if (error.status === 401) {
+    reply.header(
+      'www-authenticate',
+      `Bearer realm="latchkey", error="invalid_token", error_description="${quote(error.message)}"`,
+    );
+  }
+  return new ApiError(error.status, error.message);
+}
+
+/** preHandler for routes that need a caller. */
+export async function requireAuth(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (!request.actor) throw refusal(reply, request.authError);
+}
+
+/**
+ * preHandler for routes that work anonymously too: a refused credential is ignored, but
+ * a failure of Latchkey itself is not (answering as if anonymous would hide an outage
+ * and could log a browser out).
+ */
+export async function optionalAuth(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (request.authError?.hard) throw refusal(reply, request.authError);
 }
 
 /** The store as the caller, recording checks when asked. Only call after requireAuth. */

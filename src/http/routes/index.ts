@@ -1,13 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthzStore } from '../../authz/index.ts';
+import type { Config } from '../../config/index.ts';
 import { registerAuthcheckRoute } from './authcheck.ts';
+import { registerKeyRoutes } from './keys.ts';
 import { decorateLoaders } from './loaders.ts';
 import { registerOrganizationRoutes } from './organizations.ts';
+import { registerSessionRoutes } from './session.ts';
 import { registerUserRoutes } from './users.ts';
 
-export function registerApiRoutes(app: FastifyInstance, authz: AuthzStore): void {
+export interface RouteDeps {
+  readonly authz: AuthzStore;
+  readonly config: Config;
+}
+
+export function registerApiRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { authz } = deps;
   decorateLoaders(app);
   registerUserRoutes(app, authz);
   registerOrganizationRoutes(app, authz);
   registerAuthcheckRoute(app);
+  registerKeyRoutes(app, deps);
+  registerSessionRoutes(app, deps);
 }

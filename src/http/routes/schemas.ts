@@ -20,6 +20,8 @@ export const createUserBody = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dot, dash, underscore; at most 64'),
   name: text(256).optional(),
   roles: roleNames.optional(),
+  /** Optional: users who sign in with OIDC have none. */
+  password: z.string().min(8, 'at least 8 characters').max(1024).optional(),
 });
 
 export const listUsersQuery = z.object({
@@ -69,4 +71,20 @@ export const authcheckBody = z.object({
       }),
     )
     .refine((c) => Object.keys(c).length <= 100, 'at most 100 checks per call'),
+});
+
+export const createKeyBody = z.object({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dot, dash, underscore; at most 64'),
+  scopes: z.array(z.string().max(128)).max(64).optional(),
+  /** Legacy: one scope as a string. */
+  scope: z.string().max(128).optional(),
+  allow_list: z.array(z.string().max(256)).max(512).optional(),
+  lifetime_seconds: z.number().int().min(60).optional(),
+});
+
+export const loginBody = z.object({
+  email: z.string().max(320),
+  password: z.string().min(1).max(1024),
 });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { hashPassword } from '../../apikeys/index.ts';
 import type { AuthzStore } from '../../authz/index.ts';
 import { createUser, deleteUser, setUserSiteRoles, setUserStatus } from '../../identity/index.ts';
 import { requireAuth } from '../auth/actor.ts';
@@ -30,6 +31,7 @@ export function registerUserRoutes(app: FastifyInstance, authz: AuthzStore): voi
       username: body.username,
       name: body.name,
       siteRoles: body.roles,
+      hashedPassword: body.password === undefined ? null : await hashPassword(body.password),
     });
     return reply.code(201).send(userJson(user));
   });

@@ -1,0 +1,110 @@
+import {
+  ApiKeyValidationError,
+  type KeyCache,
+  type KeyLookup,
+  parseScopes,
+  storeLookup,
+  validateApiKey,
+} from '../../apikeys/index.ts';
+import { parseAllowList, type SubjectCache } from '../../authz/index.ts';
+import type { Config } from '../../config/index.ts';
+import type { ApiKey, Store } from '../../db/index.ts';
+import type { Logger } from '../../observability/index.ts';
+import type { PresentedToken } from './token-source.ts';
+import type { AuthOutcome } from './types.ts';
+
+export interface KeyAuthDeps {
+  readonly config: Pick<Config, 'sessionDuration' | 'disableSessionExpiryRefresh'>;
+  readonly keys: KeyCache;
+  readonly subjects: SubjectCache;
+  /** Bound to systemAuthn. */
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+const LAST_USED_EVERY_MS = 60_000;
+
+/**
+ * Validates a presented API key or session and builds the caller's Subject, limited by
+ * the key's scopes and allow-list. Validated keys are cached (revocation drops them on
+ * every replica); the secret and expiry are still checked on every request.
+ */
+export function keyAuthenticator(
+  deps: KeyAuthDeps,
+): (presented: PresentedToken) => Promise<AuthOutcome | ApiKeyValidationError> {
+  const now = deps.now ?? (() => new Date());
+  const fromStore = storeLookup(deps.store);
+  const lookup: KeyLookup = async (id) => {
+    const hit = deps.keys.get(id);
+    if (hit) return hit;
+    const found = await fromStore(id);
+    if (found?.user) deps.keys.set(found.key, found.user);
+    return found;
+  };
+
+  return async (presented) => {
+    const valid = await validateApiKey(presented.token, { lookup, now });
+    if (valid instanceof ApiKeyValidationError) return valid;
+    const { key, user } = valid;
+    touch(key, now(), deps);
+    const scopes = parseScopes(key.scopes);
+    const allowList = parseAllowList(key.allow_list);
+    try {
+      const subject = await deps.subjects.resolve(
+        user,
+        {
+          // Stored values were validated when the key was made; a value a later version
+          // no longer knows fails closed: the key then allows nothing.
+          scopes: scopes.ok ? scopes.permissions : [],
+          allowList: allowList.ok ? allowList.entries : [{ type: 'user', id: '-' }],
+        },
+        `${key.scopes.join(' ')}|${key.allow_list.join(' ')}`,
+      );
+      return {
+        subject,
+        userId: user.id,
+        apiKeyId: key.id,
+        source: presented.source,
+        loginType: key.login_type,
+      };
+    } catch (err) {
+      return new ApiKeyValidationError('internal', 'Could not resolve the roles of the caller; try again.', {
+        cause: err,
+      });
+    }
+  };
+}
+
+/**
+ * Bookkeeping off the request's path: `last_used` at most once a minute (the database
+ * enforces it across replicas), and a session's expiry pushed out as it is used unless
+ * that is disabled. A failure here is logged, never the request's failure.
+ */
+function touch(key: ApiKey, at: Date, deps: KeyAuthDeps): void {
+  if (at.getTime() - key.last_used.getTime() >= LAST_USED_EVERY_MS) {
+    deps.store
+      .updateApiKeyLastUsed({ id: key.id, now: at })
+      .then((written) => {
+        if (written) deps.keys.update({ ...key, last_used: at });
+      })
+      .catch((err: unknown) =>
+        deps.logger.warn({ err: (err as Error).message, api_key_id: key.id }, 'could not record key use'),
+      );
+  }
+  const session = key.login_type === 'password' || key.login_type === 'oidc';
+  if (!session || deps.config.disableSessionExpiryRefresh) return;
+  const lifetime = deps.config.sessionDuration;
+  const remaining = key.expires_at.getTime() - at.getTime();
+  // Extend when more than an hour (or half a short session) has been used up, not on
+  // every request: one write per hour per active session.
+  if (remaining < lifetime - Math.min(3_600_000, lifetime / 2)) {
+    const expiresAt = new Date(at.getTime() + lifetime);
+    deps.store
+      .updateApiKeyExpiry({ id: key.id, expiresAt })
+      .then(() => deps.keys.update({ ...key, expires_at: expiresAt }))
+      .catch((err: unknown) =>
+        deps.logger.warn({ err: (err as Error).message, api_key_id: key.id }, 'could not extend session'),
+      );
+  }
+}
