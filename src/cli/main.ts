@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { EXIT, exitWithError } from './exit.ts';
+import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { serverCommand } from './server.ts';
 import { usersCommand } from './users.ts';
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
   program.addCommand(serverCommand());
   program.addCommand(migrateCommand());
   program.addCommand(usersCommand());
+  program.addCommand(keysCommand());
   // Usage errors exit 2 (as config errors do) so scripts can tell them from failures.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

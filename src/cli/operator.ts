@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { KEYS_CHANNEL } from '../apikeys/index.ts';
 import {
   AUTHZ_CHANNEL,
   authorizingStore,
@@ -64,6 +65,8 @@ export async function withOperatorStore<T>(command: Command, fn: (store: Store) 
       await migrateToLatest(handle.db);
       const raw = createStore(handle.db, handle.inTx, {
         rolesChanged: (db, change) => pubsub.publish(AUTHZ_CHANNEL, encodeChange(change), db),
+        // A key deleted here stops working on every running server at once.
+        keyDeleted: (db, keyId) => pubsub.publish(KEYS_CHANNEL, keyId, db),
       });
       return await fn(authorizingStore(raw).as(cliOperator));
     } finally {

@@ -1,11 +1,13 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { z } from 'zod';
+import { hashPassword } from '../apikeys/index.ts';
 import type { Store, User, UserStatus } from '../db/index.ts';
 import { userJson } from '../http/routes/serialize.ts';
-import { createUser, deleteUser, findUser, IdentityError, setUserStatus } from '../identity/index.ts';
-import { EXIT, exitWithError } from './exit.ts';
+import { createUser, deleteUser, findUser, setUserStatus } from '../identity/index.ts';
+import { EXIT } from './exit.ts';
 import { addDatabaseFlags, cliOperator, withOperatorStore } from './operator.ts';
+import { readStdin, run, UsageError } from './run.ts';
 
 // `latchkey users …`: the same identity operations as /api/v1/users, acting as the CLI
 // operator (see operator.ts). Exit codes: 1 when an operation is refused or fails (last
@@ -13,9 +15,6 @@ import { addDatabaseFlags, cliOperator, withOperatorStore } from './operator.ts'
 
 const email = z.email().max(320);
 const username = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
-
-/** A usage error: printed, exit 2, before the database is touched. */
-class UsageError extends Error {}
 
 export function usersCommand(): Command {
   const command = new Command('users').description('Create, list, suspend, activate and delete users.');
@@ -26,11 +25,18 @@ export function usersCommand(): Command {
       .requiredOption('--email <email>', 'email address')
       .requiredOption('--username <username>', 'letters, digits, dot, dash, underscore; at most 64')
       .option('--name <name>', 'display name')
-      .option('--owner', 'make the user an owner (the first user should be one)'),
+      .option('--owner', 'make the user an owner (the first user should be one)')
+      .option('--password-stdin', 'read a password from standard input (so it stays out of shell history)'),
   );
   create.action(() =>
     run(create, async () => {
-      const opts = create.opts<{ email: string; username: string; name?: string; owner?: boolean }>();
+      const opts = create.opts<{
+        email: string;
+        username: string;
+        name?: string;
+        owner?: boolean;
+        passwordStdin?: boolean;
+      }>();
       if (!email.safeParse(opts.email).success)
         throw new UsageError(`"${opts.email}" is not an email address.`);
       if (!username.safeParse(opts.username).success) {
@@ -38,12 +44,19 @@ export function usersCommand(): Command {
           `"${opts.username}" is not a valid username (letters, digits, dot, dash, underscore; at most 64).`,
         );
       }
+      let hashedPassword: string | null = null;
+      if (opts.passwordStdin) {
+        const password = (await readStdin()).replace(/\r?\n$/, '');
+        if (password.length < 8) throw new UsageError('The password must have at least 8 characters.');
+        hashedPassword = await hashPassword(password);
+      }
       const user = await withOperatorStore(create, (store) =>
         createUser(store, {
           email: opts.email,
           username: opts.username,
           name: opts.name,
           siteRoles: opts.owner ? ['owner'] : [],
+          hashedPassword,
         }),
       );
       console.log(
@@ -120,23 +133,6 @@ export function usersCommand(): Command {
   command.addCommand(status('activate', 'active', 'Reactivate a suspended or dormant user.', 'Activated'));
   command.addCommand(remove);
   return command;
-}
-
-async function run(command: Command, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`latchkey ${command.parent?.name() ?? 'users'} ${command.name()}: ${err.message}`);
-      process.exit(EXIT.usage);
-    }
-    if (err instanceof IdentityError) {
-      console.error(`latchkey: ${err.message}`);
-      if (err.detail) console.error(err.detail);
-      process.exit(EXIT.failure);
-    }
-    exitWithError(err);
-  }
 }
 
 // `me` means the caller in the API; the CLI acts as no user, so it would name no one.
