@@ -1,10 +1,12 @@
 // `npm run bench [-- name …]`: runs the named benchmarks (all by default), each printing
 // ratios against a baseline measured in the same run and writing JSON to bench/results/.
+import { benchAuth } from './auth.ts';
 import { benchAuthz } from './authz.ts';
 import { benchHealthz } from './healthz.ts';
 import { benchStartup } from './startup.ts';
 
 const BENCHES: Record<string, () => Promise<void>> = {
+  auth: () => benchAuth(),
   authz: () => benchAuthz(),
   healthz: () => benchHealthz(),
   startup: () => benchStartup(),

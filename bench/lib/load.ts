@@ -12,8 +12,20 @@ export interface LoadResult {
  * Drives `url` with autocannon in a worker thread, so the load generator does not share
  * the event loop of the in-process server it measures.
  */
-export async function load(url: string, seconds: number, connections = 32): Promise<LoadResult> {
-  const result = await autocannon({ url, duration: seconds, connections, pipelining: 1, workers: 1 });
+export async function load(
+  url: string,
+  seconds: number,
+  connections = 32,
+  headers: Record<string, string> = {},
+): Promise<LoadResult> {
+  const result = await autocannon({
+    url,
+    duration: seconds,
+    connections,
+    pipelining: 1,
+    workers: 1,
+    headers,
+  });
   return {
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,

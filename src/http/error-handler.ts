@@ -3,6 +3,7 @@ import { ForbiddenError } from '../authz/index.ts';
 import { RowNotFoundError } from '../db/index.ts';
 import { IdentityError, type IdentityErrorKind } from '../identity/index.ts';
 import { ApiError, errorBody } from './api-error.ts';
+import { whoFields } from './auth/actor.ts';
 
 const IDENTITY_STATUS: Record<IdentityErrorKind, number> = { invalid: 400, not_found: 404, conflict: 409 };
 
@@ -44,7 +45,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const detail = friendly === undefined ? undefined : err.message;
       return reply.code(status).send(errorBody(friendly ?? err.message, detail));
     }
-    request.log.error({ err }, 'unhandled error');
+    request.log.error({ err, ...whoFields(request) }, 'unhandled error');
     return reply.code(500).send(errorBody('Internal server error.', `request id ${request.id}`));
   });
 

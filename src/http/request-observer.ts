@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Metrics } from '../observability/index.ts';
+import { whoFields } from './auth/actor.ts';
 
 // A caller-supplied X-Request-Id is kept only when it is short and plain, so it can
 // correlate logs across services without letting anyone inject text into our logs.
@@ -29,6 +30,7 @@ export function registerRequestObserver(app: FastifyInstance, metrics: Metrics):
     metrics.httpRequests.inc({ method: request.method, route, status });
     metrics.httpDuration.observe({ method: request.method, route, status }, seconds);
     const line = {
+      ...whoFields(request),
       method: request.method,
       path: request.url.split('?')[0],
       route,

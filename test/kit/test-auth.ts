@@ -16,7 +16,7 @@ export function testAuthenticator(kit: StoreKit): Authenticator {
     const user = await kit.raw.getUserById({ id });
     if (user?.status !== 'active') return undefined;
     const subject = await context.subjects.resolve(user);
-    return { subject, userId: user.id, apiKeyId: undefined, source: 'test', loginType: undefined };
+    return { subject, userId: user.id, user, apiKeyId: undefined, source: 'test', loginType: undefined };
   };
 }
 

@@ -6,7 +6,7 @@ import {
   storeLookup,
   validateApiKey,
 } from '../../apikeys/index.ts';
-import { parseAllowList, type SubjectCache } from '../../authz/index.ts';
+import { type CredentialLimits, parseAllowList, type SubjectCache } from '../../authz/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { ApiKey, Store } from '../../db/index.ts';
 import type { Logger } from '../../observability/index.ts';
@@ -24,6 +24,33 @@ export interface KeyAuthDeps {
 }
 
 const LAST_USED_EVERY_MS = 60_000;
+
+interface KeyLimits {
+  readonly limits: CredentialLimits;
+  readonly limitsKey: string;
+}
+
+// Parsed once per key row: cached rows are the same object on every request.
+const parsedLimits = new WeakMap<ApiKey, KeyLimits>();
+
+function limitsOf(key: ApiKey): KeyLimits {
+  let hit = parsedLimits.get(key);
+  if (!hit) {
+    const scopes = parseScopes(key.scopes);
+    const allowList = parseAllowList(key.allow_list);
+    hit = {
+      limits: {
+        // Stored values were validated when the key was made; a value a later version no
+        // longer knows fails closed: the key then allows nothing.
+        scopes: scopes.ok ? scopes.permissions : [],
+        allowList: allowList.ok ? allowList.entries : [{ type: 'user', id: '-' }],
+      },
+      limitsKey: `${key.scopes.join(' ')}|${key.allow_list.join(' ')}`,
+    };
+    parsedLimits.set(key, hit);
+  }
+  return hit;
+}
 
 /**
  * Validates a presented API key or session and builds the caller's Subject, limited by
@@ -48,22 +75,13 @@ export function keyAuthenticator(
     if (valid instanceof ApiKeyValidationError) return valid;
     const { key, user } = valid;
     touch(key, now(), deps);
-    const scopes = parseScopes(key.scopes);
-    const allowList = parseAllowList(key.allow_list);
+    const { limits, limitsKey } = limitsOf(key);
     try {
-      const subject = await deps.subjects.resolve(
-        user,
-        {
-          // Stored values were validated when the key was made; a value a later version
-          // no longer knows fails closed: the key then allows nothing.
-          scopes: scopes.ok ? scopes.permissions : [],
-          allowList: allowList.ok ? allowList.entries : [{ type: 'user', id: '-' }],
-        },
-        `${key.scopes.join(' ')}|${key.allow_list.join(' ')}`,
-      );
+      const subject = await deps.subjects.resolve(user, limits, limitsKey);
       return {
         subject,
         userId: user.id,
+        user,
         apiKeyId: key.id,
         source: presented.source,
         loginType: key.login_type,

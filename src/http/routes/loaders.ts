@@ -29,6 +29,15 @@ export function store(request: FastifyRequest, authz: AuthzStore): Store {
 
 export function loadUser(authz: AuthzStore) {
   return async (request: FastifyRequest<{ Params: { user: string } }>) => {
+    const self = request.auth?.user;
+    // `me` is the row authentication already holds: authorized in memory, no query.
+    if (request.params.user === 'me' && self && request.actor) {
+      const allowed = request.actor.can('read', objects.user(self));
+      request.authzChecks?.push({ action: 'read', object: objects.user(self), allowed });
+      if (!allowed) throw new IdentityError('not_found', 'No user "me".');
+      request.targetUser = self;
+      return;
+    }
     request.targetUser = await findUser(store(request, authz), request.params.user, request.actor as never);
   };
 }
