@@ -4,7 +4,9 @@ import type { FastifyInstance } from 'fastify';
 export function registerSecurityHeaders(app: FastifyInstance): void {
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
+    // Pages set their own (same-origin): under no-referrer a browser sends `Origin: null`
+    // on form posts, and the CSRF check needs the real origin.
+    if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'no-referrer');
     return payload;
   });
 }

@@ -5,6 +5,7 @@ import { registerAuthcheckRoute } from './authcheck.ts';
 import { registerKeyRoutes } from './keys.ts';
 import { decorateLoaders } from './loaders.ts';
 import { registerOrganizationRoutes } from './organizations.ts';
+import { registerPageRoutes } from './pages.ts';
 import { registerSessionRoutes } from './session.ts';
 import { registerUserRoutes } from './users.ts';
 
@@ -21,4 +22,5 @@ export function registerApiRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerAuthcheckRoute(app);
   registerKeyRoutes(app, deps);
   registerSessionRoutes(app, deps);
+  registerPageRoutes(app, deps);
 }

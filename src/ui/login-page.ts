@@ -1,0 +1,60 @@
+import { escapeHtml, page } from './html.ts';
+
+export interface LoginPageInput {
+  readonly redirect: string;
+  readonly email?: string;
+  readonly error?: string;
+}
+
+/** The sign-in form: plain HTML, works without JavaScript. */
+export function loginPage(input: LoginPageInput): string {
+  const error = input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : '';
+  return page(
+    'Sign in',
+    `<h1>Sign in to Latchkey</h1>
+${error}
+<form method="post" action="/login">
+  <input type="hidden" name="redirect" value="${escapeHtml(input.redirect)}">
+  <label for="email">Email</label>
+  <input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(input.email ?? '')}">
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+/** The landing page after signing in. */
+export function homePage(username: string): string {
+  return page(
+    'Home',
+    `<h1>Signed in as ${escapeHtml(username)}</h1>
+<form method="post" action="/logout">
+  <button type="submit">Sign out</button>
+</form>`,
+  );
+}
+
+/**
+ * Where to send someone after signing in: a path on this server, or `/`. Anything that a
+ * browser could read as another origin (`//evil`, `/\\evil`, `https://evil`) is refused:
+ * an open redirect on a login page is a phishing tool.
+ */
+export function safeRedirect(value: unknown, accessUrl: string): string {
+  if (
+    typeof value !== 'string' ||
+    !value.startsWith('/') ||
+    value.startsWith('//') ||
+    value.startsWith('/\\')
+  )
+    return '/';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused.
+  if (/[\u0000-\u001f\u007f]/.test(value)) return '/';
+  try {
+    const origin = new URL(accessUrl).origin;
+    const target = new URL(value, origin);
+    return target.origin === origin ? `${target.pathname}${target.search}${target.hash}` : '/';
+  } catch {
+    return '/';
+  }
+}
