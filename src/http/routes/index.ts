@@ -22,5 +22,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerAuthcheckRoute(app);
   registerKeyRoutes(app, deps);
   registerSessionRoutes(app, deps);
-  registerPageRoutes(app, deps);
+  // Pages live in their own encapsulated scope: the form-body parser they need must not
+  // make the JSON API accept urlencoded bodies.
+  app.register(async (pages) => registerPageRoutes(pages, deps));
 }
