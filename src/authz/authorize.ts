@@ -1,3 +1,4 @@
+import type { RowFilter } from '../db/index.ts';
 import type { AuthzObject } from './object.ts';
 import type { Action, ResourceType } from './resources.ts';
 import { DECISION, type Subject } from './subject.ts';
@@ -27,25 +28,10 @@ export function mustAuthorize(subject: Subject, action: Action, object: AuthzObj
 }
 
 /**
- * A filter for listing objects of one type, to push into SQL (or apply in memory):
- * a row passes when it is in one of `orgIds`, or is owned by `ownerId` (anywhere, or in
- * one of `ownerOrgIds`), and, with an allow-list, its id is in `ids`.
+ * A filter for listing objects of one type: the data layer's RowFilter, pushed into SQL
+ * (see db/store/filter.ts for what each field means), plus the same decision in memory.
  */
-export interface Prepared {
-  /** Every row passes (site-level allow), subject to `ids`. */
-  readonly all: boolean;
-  /** No row can pass. */
-  readonly none: boolean;
-  readonly orgIds: readonly string[];
-  /** Organizations where a negative permission overrides ownership. */
-  readonly deniedOrgIds: readonly string[];
-  /** Rows owned by this subject pass in any organization (site-level ownership grant). */
-  readonly ownerId: string | undefined;
-  /** Rows owned by this subject pass in these organizations. */
-  readonly ownerOrgIds: readonly string[];
-  /** With an allow-list naming ids: only these ids (undefined = any id). */
-  readonly ids: readonly string[] | undefined;
-  readonly subjectId: string;
+export interface Prepared extends RowFilter {
   /** The in-memory form of the same filter. */
   matches(object: AuthzObject): boolean;
 }

@@ -12,12 +12,13 @@ import {
 import {
   createPubSub,
   createStore,
+  type DatabaseHandle,
   migrateToLatest,
   openDatabase,
   type Store,
   waitForDatabase,
 } from '../db/index.ts';
-import { createLogger, Metrics } from '../observability/index.ts';
+import { createLogger, type Logger, Metrics } from '../observability/index.ts';
 import { resolveDatabase } from '../runtime/index.ts';
 import { addConfigFlags, configFromCommand } from './config-flags.ts';
 
@@ -47,7 +48,17 @@ export function addDatabaseFlags(command: Command): Command {
  * first, so a fresh install works. Role changes are announced on the same channel the
  * server uses, so running servers drop what they cached about the users changed here.
  */
-export async function withOperatorStore<T>(command: Command, fn: (store: Store) => Promise<T>): Promise<T> {
+export interface OpenedDatabase {
+  readonly handle: DatabaseHandle;
+  readonly url: string;
+  readonly logger: Logger;
+}
+
+/**
+ * Runs `fn` on the database a CLI command is pointed at: DATABASE_URL, else the embedded
+ * PostgreSQL in the data directory (started and stopped around `fn`).
+ */
+export async function withDatabase<T>(command: Command, fn: (db: OpenedDatabase) => Promise<T>): Promise<T> {
   const config = configFromCommand(command);
   // Progress of the embedded database is noise here; warnings still show.
   const logger = createLogger(command.opts().logLevel ? config.logLevel : 'warn', process.stderr);
@@ -60,7 +71,24 @@ export async function withOperatorStore<T>(command: Command, fn: (store: Store) 
       metrics: new Metrics({ processMetrics: false }),
       logger,
     });
-    const pubsub = createPubSub({ url: resolved.url, db: handle.db, logger });
+    try {
+      return await fn({ handle, url: resolved.url, logger });
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    await resolved.embedded?.stop();
+  }
+}
+
+/**
+ * Runs `fn` with the store as the CLI operator. Migrations run first, so a fresh install
+ * works. Role changes and key deletions are announced on the channels the server listens
+ * to, so running servers drop what they cached about them.
+ */
+export async function withOperatorStore<T>(command: Command, fn: (store: Store) => Promise<T>): Promise<T> {
+  return withDatabase(command, async ({ handle, url, logger }) => {
+    const pubsub = createPubSub({ url, db: handle.db, logger });
     try {
       await migrateToLatest(handle.db);
       const raw = createStore(handle.db, handle.inTx, {
@@ -71,9 +99,6 @@ export async function withOperatorStore<T>(command: Command, fn: (store: Store) 
       return await fn(authorizingStore(raw).as(cliOperator));
     } finally {
       await pubsub.close();
-      await handle.close();
     }
-  } finally {
-    await resolved.embedded?.stop();
-  }
+  });
 }
