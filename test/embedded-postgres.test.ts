@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../src/db/embedded/process.ts';
-import { type CliProcess, spawnCli } from './kit/cli.ts';
+import { type CliProcess, runCli, spawnCli } from './kit/cli.ts';
 import { freePort } from './kit/tcp-proxy.ts';
 
 // The path `npm start` takes on a fresh machine: no DATABASE_URL, so Latchkey runs its
@@ -62,6 +62,12 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
   it('initialises on first start, keeps a 0600 password, recovers after kill -9, stops on SIGTERM', async () => {
     // First start: initdb, migrations, ready.
     const first = await start();
+    expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
+
+    // CLI commands next to a running server use its database instead of being refused.
+    const status = await runCli(['migrate', 'status'], { LATCHKEY_DATA_DIR: dataDir });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('Database is up to date.');
     expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
     expect(statSync(join(dataDir, 'password')).mode & 0o777).toBe(0o600);
     await query(first.pgPort, "INSERT INTO users (email, username) VALUES ('kept@example.com', 'kept')");

@@ -56,13 +56,14 @@ export interface OpenedDatabase {
 
 /**
  * Runs `fn` on the database a CLI command is pointed at: DATABASE_URL, else the embedded
- * PostgreSQL in the data directory (started and stopped around `fn`).
+ * PostgreSQL of a server running in the data directory, else that embedded PostgreSQL
+ * started and stopped around `fn`.
  */
 export async function withDatabase<T>(command: Command, fn: (db: OpenedDatabase) => Promise<T>): Promise<T> {
   const config = configFromCommand(command);
   // Progress of the embedded database is noise here; warnings still show.
   const logger = createLogger(command.opts().logLevel ? config.logLevel : 'warn', process.stderr);
-  const resolved = await resolveDatabase(config, logger);
+  const resolved = await resolveDatabase(config, logger, { shareRunning: true });
   try {
     await waitForDatabase(resolved.url, { timeoutMs: config.dbConnectTimeout, logger });
     const handle = openDatabase({

@@ -1,4 +1,4 @@
-export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded/index.ts';
+export { type EmbeddedPostgres, runningEmbeddedUrl, startEmbeddedPostgres } from './embedded/index.ts';
 export { SQLSTATE, sqlState } from './errors.ts';
 export {
   KNOWN_MIGRATIONS,

