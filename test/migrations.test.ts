@@ -37,6 +37,7 @@ it('lets replicas that start together all migrate: one applies, the others find 
     'custom_roles',
     'organization_members',
     'organizations',
+    'rate_limits',
     'users',
   ]);
   expect(defaults.rows[0].n).toBe(1);

@@ -88,9 +88,11 @@ describe('inTx', () => {
         { name: 'deadlock' },
       );
     await Promise.all([lockBoth(1, 2), lockBoth(2, 1)]);
+    // At least one retry; a retry may race the surviving transaction and deadlock again,
+    // which is why inTx retries more than once. What must hold: both committed.
     expect(
       await counter('latchkey_db_tx_retries_total', { name: 'deadlock', cause: 'deadlock_detected' }),
-    ).toBe(1);
+    ).toBeGreaterThanOrEqual(1);
     const { rows } = await sql<{ on_call: boolean }>`SELECT on_call FROM accounts ORDER BY id`.execute(
       handle.db,
     );

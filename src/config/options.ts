@@ -253,6 +253,33 @@ export const OPTIONS = {
     schema: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }),
     secret: true,
   }),
+  rateLimitKeyPrefix: option({
+    key: 'rateLimitKeyPrefix',
+    group: 'ratelimit',
+    description:
+      'Prefix of rate-limit counter keys in Redis or PostgreSQL; deployments sharing one Redis need different prefixes.',
+    valueName: 'prefix',
+    default: 'latchkey',
+    schema: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1 to 64 letters, digits, or . _ : -'),
+  }),
+  rateLimitPerToken: option({
+    key: 'rateLimitPerToken',
+    group: 'ratelimit',
+    description:
+      'Requests per minute per token (Bearer or X-Api-Key) across all proxy-style routes; 0 disables.',
+    valueName: 'count',
+    default: '512',
+    schema: integer(0, 1_000_000),
+  }),
+  proxyConcurrency: option({
+    key: 'proxyConcurrency',
+    group: 'ratelimit',
+    description:
+      'Proxy-style requests in flight at once on this replica; more are answered 503 "at capacity". 0 disables.',
+    valueName: 'count',
+    default: '256',
+    schema: integer(0, 1_000_000),
+  }),
   dbQueryMetrics: option({
     key: 'dbQueryMetrics',
     group: 'observability',

@@ -12,6 +12,7 @@ import { registerDrainHook } from './drain.ts';
 import { registerErrorHandling } from './error-handler.ts';
 import { registerHealthRoutes } from './health.ts';
 import { registerMetricsRoute } from './metrics-route.ts';
+import { registerRateLimits } from './ratelimit/index.ts';
 import { registerRequestObserver, requestId } from './request-observer.ts';
 import { registerApiRoutes } from './routes/index.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
@@ -53,6 +54,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     validateKey: deps.validateKey,
     allowAccessTokenQuery: deps.config.allowAccessTokenQuery,
   });
+  registerRateLimits(app, deps);
   registerCsrfCheck(app, deps.config.accessUrl);
   registerApiRoutes(app, deps);
   return app;

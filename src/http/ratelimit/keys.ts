@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * The bucket a request counts against: who is calling and which route, by its pattern
+ * (`GET /api/v1/users/:user`), never the raw URL, so ids in paths never split a bucket.
+ * Unknown paths share one bucket per caller.
+ */
+export function routeBucket(request: FastifyRequest): string {
+  return `${callerOf(request)}:${request.method} ${request.routeOptions.url ?? '(unmatched)'}`;
+}
+
+/** The authenticated user, else the client address (its /64 for IPv6). */
+export function callerOf(request: FastifyRequest): string {
+  const actor = request.actor;
+  return actor ? `user:${actor.id}` : `ip:${addressBucket(request.ip)}`;
+}
+
+/**
+ * The token a proxy-style request carries (`Authorization: Bearer`, else `X-Api-Key`),
+ * as a SHA-256 hex digest: counter keys end up in Redis and PostgreSQL, secrets must not.
+ */
+export function tokenBucket(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  const bearer =
+    typeof authorization === 'string' ? /^Bearer\s+(.+?)\s*$/i.exec(authorization)?.[1] : undefined;
+  const header = request.headers['x-api-key'];
+  const token = bearer ?? (typeof header === 'string' && header !== '' ? header : undefined);
+  return token === undefined ? undefined : createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * IPv4 addresses as they are; IPv6 addresses by their /64, the smallest block a site is
+ * given, so one host cannot get a fresh bucket per address of its subnet.
+ */
+export function addressBucket(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped?.[1]) return mapped[1];
+  if (!ip.includes(':')) return ip;
+  const groups = ipv6Groups(ip);
+  return groups ? `${groups.slice(0, 4).join(':')}::/64` : ip;
+}
+
+/** The eight groups of an IPv6 address, without leading zeros; undefined if malformed. */
+export function ipv6Groups(ip: string): string[] | undefined {
+  let text = ip.split('%')[0] ?? '';
+  const dotted = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (dotted) {
+    const [a = 0, b = 0, c = 0, d = 0] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const part = (s: string | undefined) => (s ? s.split(':') : []);
+  const head = part(halves[0]);
+  const tail = part(halves[1]);
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
+  if (!groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return undefined;
+  return groups.map((g) => Number.parseInt(g, 16).toString(16));
+}
