@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
 import type pg from 'pg';
 import {
   type RateLimiterAbstract,
@@ -127,6 +127,8 @@ function redisStore(options: CounterStoreOptions): CounterStore {
   if (url === undefined) throw new Error('LATCHKEY_RATE_LIMIT_STORE is redis, but REDIS_URL is not set');
   // Commands fail at once while disconnected instead of queueing (the library's advice), so
   // a Redis outage turns into in-memory counting, not requests waiting for a reconnect.
+  // Loaded only in redis mode: most deployments never need the client resident.
+  const { Redis } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
   const client = new Redis(url, {
     // RESP2, as with the ioredis 5 the library is tested against: it works with every Redis
     // the library supports (RESP3's HELLO needs Redis 6+), and counters need nothing newer.
