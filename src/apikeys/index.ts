@@ -1,3 +1,4 @@
+export { findUserKey } from './find.ts';
 export { type IssuedKey, type IssueKeyInput, issueKey } from './issue.ts';
 export { KEYS_CHANNEL, KeyCache } from './key-cache.ts';
 export { hashPassword, verifyPassword } from './passwords.ts';
@@ -12,6 +13,8 @@ export {
 export {
   generateKey,
   hashSecret,
+  KEY_ID_PATTERN,
+  KEY_NAME_PATTERN,
   KEY_PATTERN,
   KEY_PREFIX,
   type NewKey,

@@ -1,10 +1,10 @@
+// Role and status changes arrive on authz's channel: a suspended user's keys must stop at once.
+import { AUTHZ_CHANNEL } from '../authz/index.ts';
 import type { ApiKey, PubSub, User } from '../db/index.ts';
 import type { Logger } from '../observability/index.ts';
 
 /** Replicas tell each other a key is gone (deleted, revoked) on this channel. */
 export const KEYS_CHANNEL = 'latchkey_api_keys';
-/** Role and status changes arrive here (see authz); a suspended user's keys must stop at once. */
-const AUTHZ_CHANNEL = 'latchkey_authz';
 
 const TTL_MS = 60_000;
 const MAX_ENTRIES = 50_000;

@@ -14,6 +14,11 @@ const ID_LENGTH = 10;
 const SECRET_LENGTH = 32;
 const CHECKSUM_LENGTH = 6;
 
+/** A key's public id, as routes and the CLI take it (and the table's CHECK has it). */
+export const KEY_ID_PATTERN = new RegExp(`^[0-9A-Za-z]{${ID_LENGTH}}$`);
+/** Names of named keys (`login_type = token`). */
+export const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 /** What scanners can match: prefix, id, underscore, secret with its checksum. */
 export const KEY_PATTERN = new RegExp(
   `^${KEY_PREFIX}([0-9A-Za-z]{${ID_LENGTH}})_([0-9A-Za-z]{${SECRET_LENGTH + CHECKSUM_LENGTH}})$`,

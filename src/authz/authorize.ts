@@ -44,9 +44,7 @@ export function prepare(subject: Subject, action: Action, type: ResourceType): P
     const relevant = subject.allowList.filter((e) => e.type === '*' || e.type === type);
     if (!relevant.some((e) => e.id === '*')) ids = relevant.map((e) => e.id);
   }
-  const nothing = {
-    all: false,
-    none: true,
+  const decided = {
     orgIds: [],
     deniedOrgIds: [],
     ownerId: undefined,
@@ -55,20 +53,9 @@ export function prepare(subject: Subject, action: Action, type: ResourceType): P
     subjectId: subject.id,
     matches,
   };
-  if (!d.scoped || ids?.length === 0 || d.site === DECISION.DENY) return nothing;
-  if (d.site === DECISION.ALLOW) {
-    return {
-      all: true,
-      none: false,
-      orgIds: [],
-      deniedOrgIds: [],
-      ownerId: undefined,
-      ownerOrgIds: [],
-      ids,
-      subjectId: subject.id,
-      matches,
-    };
-  }
+  if (!d.scoped || ids?.length === 0 || d.site === DECISION.DENY)
+    return { ...decided, all: false, none: true };
+  if (d.site === DECISION.ALLOW) return { ...decided, all: true, none: false };
   const orgIds: string[] = [];
   const deniedOrgIds: string[] = [];
   for (const [org, v] of d.orgs ?? []) {

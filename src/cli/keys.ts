@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { issueKey, parseScopes } from '../apikeys/index.ts';
+import { findUserKey, issueKey, KEY_NAME_PATTERN, parseScopes } from '../apikeys/index.ts';
 import { formatAllowList, parseAllowList } from '../authz/index.ts';
 import { parseDuration } from '../config/index.ts';
 import { keyJson } from '../http/routes/keys.ts';
@@ -33,8 +33,7 @@ export function keysCommand(): Command {
         allow?: string[];
         lifetime: string;
       }>();
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.name))
-        throw new UsageError(`"${o.name}" is not a valid key name.`);
+      if (!KEY_NAME_PATTERN.test(o.name)) throw new UsageError(`"${o.name}" is not a valid key name.`);
       const scopes = parseScopes(o.scope ?? []);
       if (!scopes.ok) throw new UsageError(scopes.error);
       const allow = parseAllowList(o.allow ?? []);
@@ -100,9 +99,8 @@ export function keysCommand(): Command {
       const o = remove.opts<{ user: string }>();
       await withOperatorStore(remove, async (store) => {
         const user = await findUser(store, o.user, cliOperator);
-        const key = /^[0-9A-Za-z]{10}$/.test(id) ? await store.getApiKeyById({ id }) : undefined;
-        if (!key || key.user_id !== user.id)
-          throw new IdentityError('not_found', `No key ${id} of ${user.username}.`);
+        const key = await findUserKey(store, user.id, id);
+        if (!key) throw new IdentityError('not_found', `No key ${id} of ${user.username}.`);
         await store.deleteApiKey({ id: key.id });
       });
       console.log(`Deleted key ${id}.`);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { hashPassword } from '../apikeys/index.ts';
 import type { Store, User, UserStatus } from '../db/index.ts';
 import { userJson } from '../http/routes/serialize.ts';
-import { createUser, deleteUser, findUser, setUserStatus } from '../identity/index.ts';
+import { createUser, deleteUser, findUser, setUserStatus, USERNAME_PATTERN } from '../identity/index.ts';
 import { EXIT } from './exit.ts';
 import { addDatabaseFlags, cliOperator, withOperatorStore } from './operator.ts';
 import { readStdin, run, UsageError } from './run.ts';
@@ -14,7 +14,7 @@ import { readStdin, run, UsageError } from './run.ts';
 // owner, conflict, no such user), 2 for a usage error.
 
 const email = z.email().max(320);
-const username = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+const username = z.string().regex(USERNAME_PATTERN);
 
 export function usersCommand(): Command {
   const command = new Command('users').description('Create, list, suspend, activate and delete users.');

@@ -8,6 +8,7 @@ export {
   findOrganization,
   setMemberRoles,
 } from './organizations.ts';
+export { isUuid, ORGANIZATION_NAME_PATTERN, USERNAME_PATTERN, USERNAME_RULE, UUID_PATTERN } from './refs.ts';
 export { validateOrgRoles, validateSiteRoles } from './roles.ts';
 export {
   type CreateUserInput,

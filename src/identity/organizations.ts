@@ -17,18 +17,15 @@ import {
   sqlState,
 } from '../db/index.ts';
 import { IdentityError } from './errors.ts';
+import { isUuid, ORGANIZATION_NAME_PATTERN } from './refs.ts';
 import { validateOrgRoles } from './roles.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// The organizations table's CHECK on name: a ref that does not fit names nothing.
-const NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /** The organization a route names (id or name); hidden ones look missing. */
 export async function findOrganization(store: Store, ref: string): Promise<Organization> {
   try {
-    const org = UUID.test(ref)
+    const org = isUuid(ref)
       ? await store.getOrganizationById({ id: ref })
-      : NAME.test(ref)
+      : ORGANIZATION_NAME_PATTERN.test(ref)
         ? await store.getOrganizationByName({ name: ref })
         : undefined;
     if (org) return org;

@@ -1,23 +1,19 @@
 import { ForbiddenError, type Subject } from '../authz/index.ts';
 import { SQLSTATE, type Store, sqlState, type User, type UserStatus } from '../db/index.ts';
 import { IdentityError } from './errors.ts';
+import { isUuid, USERNAME_PATTERN } from './refs.ts';
 import { validateSiteRoles } from './roles.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// The users table's CHECK on username: a ref that does not fit names no one, and is not
-// sent to PostgreSQL (which rejects some strings, e.g. with NUL, with an error, not a miss).
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
  * The user a route names: `me`, an id or a username. A user the caller may not see is
  * reported exactly like one that does not exist.
  */
 export async function findUser(store: Store, ref: string, caller: Subject): Promise<User> {
-  const query = ref === 'me' ? { id: caller.id } : UUID.test(ref) ? { id: ref } : undefined;
+  const query = ref === 'me' ? { id: caller.id } : isUuid(ref) ? { id: ref } : undefined;
   try {
     const user = query
       ? await store.getUserById(query)
-      : USERNAME.test(ref)
+      : USERNAME_PATTERN.test(ref)
         ? await store.getUserByUsername({ username: ref })
         : undefined;
     if (user) return user;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { issueKey, parseScopes, publicScopes } from '../../apikeys/index.ts';
+import { findUserKey, issueKey, parseScopes, publicScopes } from '../../apikeys/index.ts';
 import { formatAllowList, parseAllowList } from '../../authz/index.ts';
 import { type ApiKey, SQLSTATE, sqlState } from '../../db/index.ts';
 import { IdentityError } from '../../identity/index.ts';
@@ -90,11 +90,8 @@ export function registerKeyRoutes(app: FastifyInstance, { authz, config }: Route
     async (request, reply) => {
       const user = loaded(request.targetUser);
       const s = store(request, authz);
-      const key = /^[0-9A-Za-z]{10}$/.test(request.params.id)
-        ? await s.getApiKeyById({ id: request.params.id })
-        : undefined;
-      // A key of another user is "not found" under this user, whoever may see it.
-      if (!key || key.user_id !== user.id) throw new IdentityError('not_found', 'No such key.');
+      const key = await findUserKey(s, user.id, request.params.id);
+      if (!key) throw new IdentityError('not_found', 'No such key.');
       await s.deleteApiKey({ id: key.id });
       return reply.code(204).send();
     },

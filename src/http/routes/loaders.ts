@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { type AuthzStore, objects, SharedCache, systemActors } from '../../authz/index.ts';
 import type { Organization, Store, User } from '../../db/index.ts';
-import { findOrganization, findUser, IdentityError } from '../../identity/index.ts';
+import { findOrganization, findUser, IdentityError, isUuid } from '../../identity/index.ts';
 import { storeFor } from '../auth/actor.ts';
 
 declare module 'fastify' {
@@ -84,6 +84,6 @@ export async function memberUserId(
 ): Promise<string> {
   const ref = request.params.user;
   if (ref === 'me') return (request.actor as { id: string }).id;
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) return ref;
+  if (isUuid(ref)) return ref;
   return (await findUser(store(request, authz), ref, request.actor as never)).id;
 }

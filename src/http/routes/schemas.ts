@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { KEY_NAME_PATTERN } from '../../apikeys/index.ts';
 import { USER_STATUSES } from '../../db/index.ts';
+import { ORGANIZATION_NAME_PATTERN, USERNAME_PATTERN, USERNAME_RULE } from '../../identity/index.ts';
 
 // Request bodies and queries, parsed once at the edge (a ZodError becomes a 400).
 
@@ -15,9 +17,7 @@ export const roleNames = z.array(text(64)).max(64);
 
 export const createUserBody = z.object({
   email: z.email().max(320),
-  username: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dot, dash, underscore; at most 64'),
+  username: z.string().regex(USERNAME_PATTERN, USERNAME_RULE),
   name: text(256).optional(),
   roles: roleNames.optional(),
   /** Optional: users who sign in with OIDC have none. */
@@ -36,7 +36,7 @@ export const rolesBody = z.object({ roles: roleNames });
 export const statusBody = z.object({ status: z.enum(USER_STATUSES) });
 
 export const createOrganizationBody = z.object({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes; at most 64'),
+  name: z.string().regex(ORGANIZATION_NAME_PATTERN, 'lower-case letters, digits and dashes; at most 64'),
   display_name: text(256).optional(),
   description: text(2048).optional(),
 });
@@ -74,9 +74,7 @@ export const authcheckBody = z.object({
 });
 
 export const createKeyBody = z.object({
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dot, dash, underscore; at most 64'),
+  name: z.string().regex(KEY_NAME_PATTERN, USERNAME_RULE),
   scopes: z.array(z.string().max(128)).max(64).optional(),
   /** Legacy: one scope as a string. */
   scope: z.string().max(128).optional(),
