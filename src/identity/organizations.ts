@@ -1,6 +1,5 @@
 import {
   actionSchema,
-  ForbiddenError,
   hasAction,
   isOrgRoleName,
   isResourceType,
@@ -17,21 +16,20 @@ import {
   sqlState,
 } from '../db/index.ts';
 import { IdentityError } from './errors.ts';
+import { unlessHidden } from './hidden.ts';
 import { isUuid, ORGANIZATION_NAME_PATTERN } from './refs.ts';
 import { validateOrgRoles } from './roles.ts';
 
 /** The organization a route names (id or name); hidden ones look missing. */
 export async function findOrganization(store: Store, ref: string): Promise<Organization> {
-  try {
-    const org = isUuid(ref)
-      ? await store.getOrganizationById({ id: ref })
+  const org = await unlessHidden(
+    isUuid(ref)
+      ? store.getOrganizationById({ id: ref })
       : ORGANIZATION_NAME_PATTERN.test(ref)
-        ? await store.getOrganizationByName({ name: ref })
-        : undefined;
-    if (org) return org;
-  } catch (err) {
-    if (!(err instanceof ForbiddenError)) throw err;
-  }
+        ? store.getOrganizationByName({ name: ref })
+        : undefined,
+  );
+  if (org) return org;
   throw new IdentityError('not_found', `No organization "${ref}".`);
 }
 
@@ -75,12 +73,8 @@ export async function findMember(
   org: Organization,
   userId: string,
 ): Promise<OrganizationMember> {
-  try {
-    const member = await store.getOrganizationMember({ organizationId: org.id, userId });
-    if (member) return member;
-  } catch (err) {
-    if (!(err instanceof ForbiddenError)) throw err;
-  }
+  const member = await unlessHidden(store.getOrganizationMember({ organizationId: org.id, userId }));
+  if (member) return member;
   throw new IdentityError('not_found', 'No such member of this organization.');
 }
 

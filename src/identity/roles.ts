@@ -1,6 +1,5 @@
 import {
   builtInRole,
-  ForbiddenError,
   IMPLICIT_ORG_ROLE,
   IMPLICIT_SITE_ROLE,
   isOrgRoleName,
@@ -10,6 +9,7 @@ import {
 } from '../authz/index.ts';
 import type { Store } from '../db/index.ts';
 import { IdentityError } from './errors.ts';
+import { unlessHidden } from './hidden.ts';
 
 /**
  * Site role names as stored: known, deduplicated, without the implicit `member`.
@@ -49,16 +49,9 @@ export async function validateOrgRoles(
     if (!isValidRoleName(name)) throw new IdentityError('invalid', `"${name}" is not a valid role name.`);
     const known =
       builtInRole(orgRole(name, organizationId)) !== undefined ||
-      (await store.getCustomRole({ organizationId, name }).catch(hiddenAsMissing)) !== undefined;
+      (await unlessHidden(store.getCustomRole({ organizationId, name }))) !== undefined;
     if (!known) throw new IdentityError('invalid', `Unknown organization role "${name}".`);
     if (name !== IMPLICIT_ORG_ROLE) out.add(name);
   }
   return [...out];
-}
-
-// A role the caller may not read is as unknown to them as a missing one; any other
-// failure (the database) is not an answer about the role and must not become a 400.
-function hiddenAsMissing(err: unknown): undefined {
-  if (err instanceof ForbiddenError) return undefined;
-  throw err;
 }

@@ -1,6 +1,7 @@
 import { ForbiddenError, type Subject } from '../authz/index.ts';
 import { SQLSTATE, type Store, sqlState, type User, type UserStatus } from '../db/index.ts';
 import { IdentityError } from './errors.ts';
+import { unlessHidden } from './hidden.ts';
 import { isUuid, USERNAME_PATTERN } from './refs.ts';
 import { validateSiteRoles } from './roles.ts';
 
@@ -10,16 +11,14 @@ import { validateSiteRoles } from './roles.ts';
  */
 export async function findUser(store: Store, ref: string, caller: Subject): Promise<User> {
   const query = ref === 'me' ? { id: caller.id } : isUuid(ref) ? { id: ref } : undefined;
-  try {
-    const user = query
-      ? await store.getUserById(query)
+  const user = await unlessHidden(
+    query
+      ? store.getUserById(query)
       : USERNAME_PATTERN.test(ref)
-        ? await store.getUserByUsername({ username: ref })
-        : undefined;
-    if (user) return user;
-  } catch (err) {
-    if (!(err instanceof ForbiddenError)) throw err;
-  }
+        ? store.getUserByUsername({ username: ref })
+        : undefined,
+  );
+  if (user) return user;
   throw new IdentityError('not_found', `No user "${ref}".`);
 }
 
