@@ -298,7 +298,121 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
     );
     expect(await kit.authz.as(systemActors.systemPurge).deleteExpiredApiKeys({ before: new Date() })).toBe(1);
   },
+  upsertExternalAuthLink: async () => {
+    await refused(as('alice').upsertExternalAuthLink(link(u.bob as User)), 'create');
+    await refused(
+      kit.authz.as(systemActors.systemExternalAuthRefresher).upsertExternalAuthLink(link(u.bob as User)),
+    );
+    expect(await as('bob').upsertExternalAuthLink(link(u.bob as User))).toMatchObject({
+      provider_id: 'github',
+    });
+  },
+  getExternalAuthLink: async () => {
+    const key = { userId: u.bob?.id as string, providerId: 'github' };
+    await refused(as('alice').getExternalAuthLink(key), 'read');
+    await refused(as('orgAdmin').getExternalAuthLink(key), 'read');
+    expect(await as('bob').getExternalAuthLink(key)).toMatchObject({ oauth_access_token: 'at-1' });
+    expect(
+      await kit.authz.as(systemActors.systemExternalAuthRefresher).getExternalAuthLink(key),
+    ).toBeDefined();
+  },
+  listExternalAuthLinksOfUser: async () => {
+    expect(await as('alice').listExternalAuthLinksOfUser({ userId: u.bob?.id as string })).toEqual([]);
+    expect(await as('bob').listExternalAuthLinksOfUser({ userId: u.bob?.id as string })).toHaveLength(1);
+  },
+  updateExternalAuthLinkRefreshToken: async () => {
+    const next = { ...link(u.bob as User).tokens, accessToken: 'at-2', refreshToken: 'rt-2' };
+    const arg = { userId: u.bob?.id as string, providerId: 'github', oldRefreshToken: 'rt-1', tokens: next };
+    await refused(as('alice').updateExternalAuthLinkRefreshToken(arg), 'update');
+    const refresher = kit.authz.as(systemActors.systemExternalAuthRefresher);
+    expect(await refresher.updateExternalAuthLinkRefreshToken(arg)).toBe(true);
+    // The optimistic lock: spending rt-1 again is a no-op, the winner's tokens stay.
+    expect(
+      await refresher.updateExternalAuthLinkRefreshToken({ ...arg, tokens: { ...next, accessToken: 'x' } }),
+    ).toBe(false);
+    expect((await kit.raw.getExternalAuthLink(arg))?.oauth_access_token).toBe('at-2');
+  },
+  updateExternalAuthLinkRefreshFailure: async () => {
+    const arg = { userId: u.bob?.id as string, providerId: 'github', reason: 'bad_refresh_token' };
+    await refused(
+      as('alice').updateExternalAuthLinkRefreshFailure({ ...arg, oldRefreshToken: 'rt-2' }),
+      'update',
+    );
+    const refresher = kit.authz.as(systemActors.systemExternalAuthRefresher);
+    expect(await refresher.updateExternalAuthLinkRefreshFailure({ ...arg, oldRefreshToken: 'rt-1' })).toBe(
+      false,
+    );
+    expect(await refresher.updateExternalAuthLinkRefreshFailure({ ...arg, oldRefreshToken: 'rt-2' })).toBe(
+      true,
+    );
+    expect(await kit.raw.getExternalAuthLink(arg)).toMatchObject({
+      oauth_refresh_token: '',
+      oauth_refresh_failure_reason: 'bad_refresh_token',
+      oauth_access_token: 'at-2',
+    });
+  },
+  insertExternalAuthLinkState: async () => {
+    await refused(as('alice').insertExternalAuthLinkState(linkState(u.bob as User, 1)), 'create');
+    await as('bob').insertExternalAuthLinkState(linkState(u.bob as User, 1));
+    await as('alice').insertExternalAuthLinkState(linkState(u.alice as User, 2));
+  },
+  consumeExternalAuthLinkState: async () => {
+    const now = new Date();
+    // Bob's state presented by Alice is refused, and burnt.
+    await refused(
+      as('alice').consumeExternalAuthLinkState({ stateHash: Buffer.alloc(32, 1), now }),
+      'create',
+    );
+    expect(
+      await as('bob').consumeExternalAuthLinkState({ stateHash: Buffer.alloc(32, 1), now }),
+    ).toBeUndefined();
+    expect(
+      await as('alice').consumeExternalAuthLinkState({ stateHash: Buffer.alloc(32, 2), now }),
+    ).toMatchObject({
+      provider_id: 'github',
+    });
+    // Single use.
+    expect(
+      await as('alice').consumeExternalAuthLinkState({ stateHash: Buffer.alloc(32, 2), now }),
+    ).toBeUndefined();
+  },
+  deleteExternalAuthLink: async () => {
+    const key = { userId: u.bob?.id as string, providerId: 'github' };
+    await refused(as('alice').deleteExternalAuthLink(key), 'read');
+    await refused(
+      kit.authz.as(systemActors.systemExternalAuthRefresher).deleteExternalAuthLink(key),
+      'delete',
+    );
+    expect(await as('bob').deleteExternalAuthLink(key)).toMatchObject({ oauth_access_token: 'at-2' });
+    expect(await kit.raw.getExternalAuthLink(key)).toBeUndefined();
+  },
 };
+
+function link(owner: User) {
+  return {
+    userId: owner.id,
+    providerId: 'github',
+    tokens: {
+      accessToken: 'at-1',
+      refreshToken: 'rt-1',
+      expiry: new Date(Date.now() + 3600_000),
+      issuedAt: new Date(),
+      extra: {},
+    },
+  };
+}
+
+function linkState(owner: User, fill: number) {
+  return {
+    stateHash: Buffer.alloc(32, fill),
+    userId: owner.id,
+    providerId: 'github',
+    codeVerifier: 'v',
+    redirectUri: 'http://127.0.0.1/callback',
+    returnTo: '/',
+    expiresAt: new Date(Date.now() + 600_000),
+  };
+}
 
 function newKey(owner: User, name = 'k') {
   const key = generateKey();

@@ -35,6 +35,8 @@ it('lets replicas that start together all migrate: one applies, the others find 
   expect(rows.map((r) => r.table_name)).toEqual([
     'api_keys',
     'custom_roles',
+    'external_auth_link_states',
+    'external_auth_links',
     'organization_members',
     'organizations',
     'rate_limits',

@@ -2,9 +2,14 @@ import type {
   ApiKey,
   ApiKeyLoginType,
   CustomRole,
+  ExternalAuthLink,
+  ExternalAuthLinkState,
   InsertApiKeyArgs,
   InsertCustomRoleArgs,
+  InsertExternalAuthLinkStateArgs,
   InsertUserArgs,
+  LinkKey,
+  LinkTokens,
   ListUsersArgs,
   MemberKey,
   Organization,
@@ -354,6 +359,69 @@ export class AuthorizedStore implements Store {
     this.#check('delete', objects.any('api_key'));
     return this.#inner.deleteExpiredApiKeys(arg);
   }
+
+  // External-auth links: the object's id is the provider, so an allow-list entry such as
+  // `external_auth_link:github` limits a key to that provider's tokens.
+
+  async getExternalAuthLink(arg: LinkKey): Promise<ExternalAuthLink | undefined> {
+    return this.#visible(await this.#inner.getExternalAuthLink(arg), linkObject);
+  }
+
+  listExternalAuthLinksOfUser(arg: { userId: string }): Promise<ExternalAuthLink[]> {
+    return this.#inner.listExternalAuthLinksOfUser(arg, prepare(this.actor, 'read', 'external_auth_link'));
+  }
+
+  async upsertExternalAuthLink(arg: LinkKey & { tokens: LinkTokens }): Promise<ExternalAuthLink> {
+    this.#check('create', linkKeyObject(arg));
+    this.#check('update', linkKeyObject(arg));
+    return this.#inner.upsertExternalAuthLink(arg);
+  }
+
+  // Refresh bookkeeping: checked against the key alone (no fetch), so it costs nothing
+  // extra on the refresh path; the refresher's site-wide grant passes, and so does the owner.
+  async updateExternalAuthLinkRefreshToken(
+    arg: LinkKey & { oldRefreshToken: string; tokens: LinkTokens },
+  ): Promise<boolean> {
+    this.#check('update', linkKeyObject(arg));
+    return this.#inner.updateExternalAuthLinkRefreshToken(arg);
+  }
+
+  async updateExternalAuthLinkRefreshFailure(
+    arg: LinkKey & { oldRefreshToken: string; reason: string },
+  ): Promise<boolean> {
+    this.#check('update', linkKeyObject(arg));
+    return this.#inner.updateExternalAuthLinkRefreshFailure(arg);
+  }
+
+  async deleteExternalAuthLink(arg: LinkKey): Promise<ExternalAuthLink | undefined> {
+    await this.#mustSee(this.#inner.getExternalAuthLink(arg), linkObject, linkKeyObject(arg));
+    this.#check('delete', linkKeyObject(arg));
+    return this.#inner.deleteExternalAuthLink(arg);
+  }
+
+  async insertExternalAuthLinkState(arg: InsertExternalAuthLinkStateArgs): Promise<void> {
+    this.#check('create', linkKeyObject(arg));
+    return this.#inner.insertExternalAuthLinkState(arg);
+  }
+
+  async consumeExternalAuthLinkState(arg: {
+    stateHash: Buffer;
+    now: Date;
+  }): Promise<ExternalAuthLinkState | undefined> {
+    // Whose flow it is shows only once it is taken; someone else's state is burnt, not
+    // reported (a state that leaked to another user is then useless to both).
+    const state = await this.#inner.consumeExternalAuthLinkState(arg);
+    if (state) this.#check('create', linkKeyObject({ userId: state.user_id, providerId: state.provider_id }));
+    return state;
+  }
+}
+
+function linkObject(link: ExternalAuthLink): AuthzObject {
+  return linkKeyObject({ userId: link.user_id, providerId: link.provider_id });
+}
+
+function linkKeyObject(key: LinkKey): AuthzObject {
+  return { type: 'external_auth_link', id: key.providerId, ownerId: key.userId };
 }
 
 function apiKeyObject(key: ApiKey): AuthzObject {

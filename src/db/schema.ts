@@ -85,12 +85,42 @@ export interface ApiKeysTable {
   updated_at: Timestamp;
 }
 
+/** Extra token-response fields a provider is configured to keep (EXTRA_TOKEN_KEYS). */
+export type TokenExtra = Record<string, string>;
+
+export interface ExternalAuthLinksTable {
+  user_id: string;
+  provider_id: string;
+  oauth_access_token: string;
+  /** '' when there is none, or after a permanent refresh failure (see the migration). */
+  oauth_refresh_token: string;
+  /** null: the token does not expire (validated, never refreshed). */
+  oauth_expiry: Date | null;
+  oauth_token_issued_at: Timestamp;
+  oauth_extra: ColumnType<TokenExtra, string, string>;
+  oauth_refresh_failure_reason: Generated<string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ExternalAuthLinkStatesTable {
+  state_hash: Buffer;
+  user_id: string;
+  provider_id: string;
+  code_verifier: string;
+  redirect_uri: string;
+  return_to: string;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
   organization_members: OrganizationMembersTable;
   custom_roles: CustomRolesTable;
   api_keys: ApiKeysTable;
+  external_auth_links: ExternalAuthLinksTable;
+  external_auth_link_states: ExternalAuthLinkStatesTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -100,3 +130,5 @@ export type Organization = Selectable<OrganizationsTable>;
 export type OrganizationMember = Selectable<OrganizationMembersTable>;
 export type CustomRole = Selectable<CustomRolesTable>;
 export type ApiKey = Selectable<ApiKeysTable>;
+export type ExternalAuthLink = Selectable<ExternalAuthLinksTable>;
+export type ExternalAuthLinkState = Selectable<ExternalAuthLinkStatesTable>;

@@ -3,6 +3,7 @@ import * as m0001 from './0001_identity.ts';
 import * as m0002 from './0002_custom_roles.ts';
 import * as m0003 from './0003_api_keys.ts';
 import * as m0004 from './0004_rate_limits.ts';
+import * as m0005 from './0005_external_auth.ts';
 
 // Listed explicitly rather than read from the folder: the set of migrations is then part
 // of the code under review, type-checked, and identical in every replica.
@@ -11,4 +12,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002_custom_roles': m0002,
   '0003_api_keys': m0003,
   '0004_rate_limits': m0004,
+  '0005_external_auth': m0005,
 };

@@ -3,6 +3,7 @@ import type { Database } from '../schema.ts';
 import type { InTx, TxOptions } from '../tx.ts';
 import { type ApiKeysStore, apiKeysStore } from './api-keys.ts';
 import { type CustomRolesStore, customRolesStore } from './custom-roles.ts';
+import { type ExternalAuthLinksStore, externalAuthLinksStore } from './external-auth-links.ts';
 import { type MembersStore, membersStore } from './members.ts';
 import { type OrganizationsStore, organizationsStore } from './organizations.ts';
 import { type UsersStore, usersStore } from './users.ts';
@@ -10,12 +11,18 @@ import { type UsersStore, usersStore } from './users.ts';
 export type { InsertApiKeyArgs } from './api-keys.ts';
 export type { InsertCustomRoleArgs } from './custom-roles.ts';
 export { RowNotFoundError } from './errors.ts';
+export type { InsertExternalAuthLinkStateArgs, LinkKey, LinkTokens } from './external-auth-links.ts';
 export { applyFilter, type FilterColumns, type RowFilter } from './filter.ts';
 export type { MemberKey } from './members.ts';
 export type { InsertUserArgs, ListUsersArgs } from './users.ts';
 
 /** Every query Latchkey runs, one typed method each, grouped by table family. */
-export type DataStore = UsersStore & OrganizationsStore & MembersStore & CustomRolesStore & ApiKeysStore;
+export type DataStore = UsersStore &
+  OrganizationsStore &
+  MembersStore &
+  CustomRolesStore &
+  ApiKeysStore &
+  ExternalAuthLinksStore;
 
 export interface Store extends DataStore {
   /** Runs `fn` with a store bound to one transaction (see inTx for the retry rules). */
@@ -55,6 +62,7 @@ export function createStore(db: Kysely<Database>, inTx: InTx, hooks: StoreHooks 
     ...membersStore(db),
     ...customRolesStore(db),
     ...apiKeysStore(db),
+    ...externalAuthLinksStore(db),
   };
   const notify = hooks.rolesChanged;
   if (notify) {
