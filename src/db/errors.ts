@@ -9,6 +9,7 @@ export const SQLSTATE = {
   invalidCatalogName: '3D000',
   cannotConnectNow: '57P03',
   adminShutdown: '57P01',
+  lockNotAvailable: '55P03',
 } as const;
 
 export type SqlState = (typeof SQLSTATE)[keyof typeof SQLSTATE];

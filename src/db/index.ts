@@ -1,3 +1,4 @@
+export { LockTimeoutError, withAdvisoryLock } from './advisory-lock.ts';
 export { type EmbeddedPostgres, runningEmbeddedUrl, startEmbeddedPostgres } from './embedded/index.ts';
 export { SQLSTATE, sqlState } from './errors.ts';
 export {

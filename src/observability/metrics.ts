@@ -32,6 +32,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly externalAuthRefreshes = new Counter({
+    name: 'latchkey_external_auth_refreshes_total',
+    help: 'Upstream token refreshes by provider and outcome (refreshed, permanent, transient, error, joined).',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly dbQueryDuration = new Histogram({
     name: 'latchkey_db_query_duration_seconds',
     help: 'SQL statement latency (only with LATCHKEY_DB_QUERY_METRICS=true).',

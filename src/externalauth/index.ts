@@ -1,0 +1,23 @@
+export { VAULT_ERROR_CODES, VaultError, type VaultErrorCode, vaultErrors } from './errors.ts';
+export { isFresh, refreshLeadMs } from './freshness.ts';
+export {
+  callbackUrl,
+  finishLink,
+  LINK_FLOW_ERRORS,
+  type LinkFlowDeps,
+  LinkFlowError,
+  type LinkFlowErrorCode,
+  startLink,
+} from './link-flow.ts';
+export type { UpstreamProvider } from './provider.ts';
+export { DEFAULT_REFRESH_TIMING, Refresher, type RefresherDeps, type RefreshTiming } from './refresh.ts';
+export {
+  type ConfiguredProvider,
+  type ProviderInfo,
+  type ProviderRegistry,
+  providerRegistry,
+  type RegistryOptions,
+} from './registry.ts';
+export { revokeToken } from './revoke.ts';
+export { classifyValidation, type Validation, validateToken } from './validate.ts';
+export { type FreshToken, type LinkEvents, type LinkState, Vault, type VaultDeps } from './vault.ts';

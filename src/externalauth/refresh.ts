@@ -1,0 +1,233 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import {
+  type Database,
+  type DataStore,
+  type ExternalAuthLink,
+  LockTimeoutError,
+  withAdvisoryLock,
+} from '../db/index.ts';
+import type { Metrics } from '../observability/index.ts';
+import { vaultErrors } from './errors.ts';
+import { isFresh, isUnexpired } from './freshness.ts';
+import type { UpstreamProvider } from './provider.ts';
+import { requestToken, type TokenResult, toLinkTokens } from './token-client.ts';
+
+// Refreshing an upstream token exactly once.
+//
+// The reference platform lost users' GitHub links in production: parallel builds of one
+// user raced to spend a single-use refresh token, the provider honoured the first and
+// answered bad_refresh_token to the rest, and a loser then recorded the failure over the
+// winner's fresh token. Each rule below closes one way that happens (EA-3…EA-7):
+//
+// 1. In-process single-flight per (user, provider): callers on this replica share one
+//    refresh; the one doing it re-reads the link first.
+// 2. Across replicas, a PostgreSQL advisory lock on the link, held only around the upstream
+//    call: the provider sees one refresh per expiry. Waiters re-read when they get the lock
+//    and find the winner's fresh token, so they never spend the old refresh token.
+// 3. The save is optimistic, `WHERE oauth_refresh_token = $old`: should two refreshers ever
+//    overlap (a lock lost with its connection), the loser's write changes nothing.
+// 4. The new tokens are saved the moment the provider returns them, before anything else
+//    can fail, by work no request owns: a caller that gives up or times out cannot cancel it
+//    (the refresh runs detached from the request; the caller only awaits it). The provider
+//    has already spent the old token; losing the new one would lose the link.
+// 5. Before recording bad_refresh_token, re-read: a refresh token that changed (and is not
+//    empty) means someone else refreshed meanwhile — return theirs.
+// 6. A permanent failure is recorded and the refresh token cleared ('' so it survives
+//    encryption), after which calls fail here without contacting the provider until the
+//    user links again. Transient failures (5xx, 429, 403, network) are retried within a
+//    budget and never recorded: a valid token is never destroyed by an outage, and an
+//    access token that has not expired yet is still handed out.
+
+export interface RefreshTiming {
+  /** Longest single call to the provider's token endpoint. */
+  readonly upstreamTimeoutMs: number;
+  /** Longest wait for another replica's refresh of the same link. */
+  readonly lockTimeoutMs: number;
+  /** Total time transient failures may be retried within one refresh. */
+  readonly retryBudgetMs: number;
+  /** First retry delay; doubled each attempt, with full jitter. */
+  readonly retryBaseMs: number;
+  readonly maxAttempts: number;
+}
+
+export const DEFAULT_REFRESH_TIMING: RefreshTiming = {
+  upstreamTimeoutMs: 10_000,
+  lockTimeoutMs: 30_000,
+  retryBudgetMs: 8_000,
+  retryBaseMs: 250,
+  maxAttempts: 4,
+};
+
+export interface RefresherDeps {
+  readonly db: Kysely<Database>;
+  /** The store as systemExternalAuthRefresher, on the given connection. */
+  readonly storeOn: (conn: Kysely<Database>) => DataStore;
+  readonly clock: () => Date;
+  readonly random?: () => number;
+  readonly logger: Logger;
+  readonly metrics?: Metrics | undefined;
+  /** Refresh lead before expiry (EA-9); see freshness.ts. */
+  readonly refreshAheadMs: number;
+  readonly timing?: Partial<RefreshTiming>;
+  /** Links refreshed at once on this replica; each holds a database connection meanwhile. */
+  readonly maxConcurrent?: number;
+  readonly fetch?: typeof fetch | undefined;
+}
+
+export class Refresher {
+  readonly #deps: RefresherDeps;
+  readonly #timing: RefreshTiming;
+  readonly #inflight = new Map<string, Promise<ExternalAuthLink>>();
+  readonly #slots: Semaphore;
+
+  constructor(deps: RefresherDeps) {
+    this.#deps = deps;
+    this.#timing = { ...DEFAULT_REFRESH_TIMING, ...deps.timing };
+    this.#slots = new Semaphore(deps.maxConcurrent ?? 4);
+  }
+
+  /**
+   * A usable link for (user, provider), refreshing it if it is due. Resolves with the
+   * link row as saved; rejects with a VaultError (relink_required, upstream_unavailable,
+   * not_linked). The caller must already have been allowed to read the link.
+   */
+  refresh(provider: UpstreamProvider, userId: string): Promise<ExternalAuthLink> {
+    const key = `${userId}\u0000${provider.id}`;
+    const running = this.#inflight.get(key);
+    if (running) {
+      this.#deps.metrics?.externalAuthRefreshes.inc({ provider: provider.id, outcome: 'joined' });
+      return running;
+    }
+    const started = this.#slots
+      .run(() => this.#refreshLocked(provider, userId))
+      .finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, started);
+    return started;
+  }
+
+  async #refreshLocked(provider: UpstreamProvider, userId: string): Promise<ExternalAuthLink> {
+    const lockName = `latchkey:external-auth:${userId}:${provider.id}`;
+    try {
+      return await withAdvisoryLock(this.#deps.db, lockName, this.#timing.lockTimeoutMs, (conn) =>
+        this.#refreshHoldingLock(provider, userId, this.#deps.storeOn(conn)),
+      );
+    } catch (err) {
+      if (!(err instanceof LockTimeoutError)) throw err;
+      // Another replica held the link for longer than we wait. Its work may have landed.
+      const link = await this.#deps
+        .storeOn(this.#deps.db)
+        .getExternalAuthLink({ userId, providerId: provider.id });
+      if (link && isUnexpired(link, this.#deps.clock())) return link;
+      throw vaultErrors.upstreamUnavailable(provider.id, 'lock_timeout');
+    }
+  }
+
+  async #refreshHoldingLock(
+    provider: UpstreamProvider,
+    userId: string,
+    store: DataStore,
+  ): Promise<ExternalAuthLink> {
+    const key = { userId, providerId: provider.id };
+    const link = await store.getExternalAuthLink(key);
+    if (!link) throw vaultErrors.notLinked(provider.id);
+    // Rule 1/2: whoever held the lock before us may have refreshed already.
+    if (isFresh(link, this.#deps.clock(), this.#deps.refreshAheadMs)) return link;
+    const old = link.oauth_refresh_token;
+    if (old === '' || provider.noRefresh) return this.#unrefreshable(provider, link);
+
+    const result = await this.#callWithRetries(provider, old);
+    if (result.ok) {
+      // Rule 4: save first. Nothing may come between the provider's answer and this write.
+      const tokens = toLinkTokens(result.tokens, this.#deps.clock(), old);
+      const saved = await store.updateExternalAuthLinkRefreshToken({ ...key, oldRefreshToken: old, tokens });
+      this.#count(provider, 'refreshed');
+      const now = await store.getExternalAuthLink(key);
+      if (!saved) {
+        // Rule 3: the row moved under us (a re-link); what is there now wins.
+        this.#deps.logger.warn(
+          { provider: provider.id, user_id: userId },
+          'refreshed link changed meanwhile; kept the newer one',
+        );
+      }
+      if (!now) throw vaultErrors.notLinked(provider.id);
+      return now;
+    }
+
+    const failure = result.failure;
+    this.#count(provider, failure.kind);
+    if (failure.kind === 'permanent') {
+      // Rule 5: a winner elsewhere may have spent our token; its result is in the row.
+      const current = await store.getExternalAuthLink(key);
+      if (current && current.oauth_refresh_token !== old && current.oauth_refresh_token !== '') {
+        return current;
+      }
+      // Rule 6.
+      await store.updateExternalAuthLinkRefreshFailure({
+        ...key,
+        oldRefreshToken: old,
+        reason: failure.reason,
+      });
+      this.#deps.logger.warn(
+        { provider: provider.id, user_id: userId, reason: failure.reason, status: failure.status },
+        'external-auth refresh failed permanently; the user must link again',
+      );
+      throw vaultErrors.relinkRequired(provider.id, failure.reason);
+    }
+    // Transient or unusable answer: record nothing, and keep serving a token that still works.
+    this.#deps.logger.warn(
+      { provider: provider.id, user_id: userId, reason: failure.reason, kind: failure.kind },
+      'external-auth refresh did not succeed; link kept',
+    );
+    if (isUnexpired(link, this.#deps.clock())) return link;
+    throw vaultErrors.upstreamUnavailable(provider.id, failure.reason);
+  }
+
+  #unrefreshable(provider: UpstreamProvider, link: ExternalAuthLink): ExternalAuthLink {
+    if (isUnexpired(link, this.#deps.clock())) return link;
+    const reason = link.oauth_refresh_failure_reason || (provider.noRefresh ? 'refresh_disabled' : 'expired');
+    throw vaultErrors.relinkRequired(provider.id, reason);
+  }
+
+  async #callWithRetries(provider: UpstreamProvider, refreshToken: string): Promise<TokenResult> {
+    const t = this.#timing;
+    const started = Date.now();
+    const random = this.#deps.random ?? Math.random;
+    for (let attempt = 1; ; attempt++) {
+      const result = await requestToken(
+        provider,
+        { grant_type: 'refresh_token', refresh_token: refreshToken },
+        { timeoutMs: t.upstreamTimeoutMs, fetch: this.#deps.fetch },
+      );
+      if (result.ok || result.failure.kind !== 'transient' || attempt >= t.maxAttempts) return result;
+      const backoff = random() * t.retryBaseMs * 2 ** (attempt - 1);
+      const delay = Math.max(backoff, result.failure.retryAfterMs ?? 0);
+      if (Date.now() - started + delay > t.retryBudgetMs) return result;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  #count(provider: UpstreamProvider, outcome: string): void {
+    this.#deps.metrics?.externalAuthRefreshes.inc({ provider: provider.id, outcome });
+  }
+}
+
+/** At most `limit` refreshes at once; the rest queue in order. */
+class Semaphore {
+  #free: number;
+  readonly #queue: Array<() => void> = [];
+  constructor(limit: number) {
+    this.#free = Math.max(1, limit);
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#queue.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
