@@ -31,6 +31,22 @@ describe('latchkey CLI', () => {
     expect(result.stderr).toContain('LATCHKEY_DB_POOL_MAX="-3": must be at least 1');
   });
 
+  it('exits 2 naming the variable when an external auth provider is misconfigured', async () => {
+    const result = await runCli(['server'], {
+      LATCHKEY_EXTERNAL_AUTH_0_ID: 'Git Hub',
+      LATCHKEY_EXTERNAL_AUTH_0_TYPE: 'github',
+      LATCHKEY_EXTERNAL_AUTH_0_CLIENT_ID: 'abc',
+      LATCHKEY_EXTERNAL_AUTH_0_CLIENT_SECRET: 'hunter2',
+      LATCHKEY_EXTERNAL_AUTH_1_TYPE: 'gitlab',
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'LATCHKEY_EXTERNAL_AUTH_0_ID="Git Hub": may contain only lowercase letters',
+    );
+    expect(result.stderr).toContain('LATCHKEY_EXTERNAL_AUTH_1_CLIENT_ID: is required');
+    expect(`${result.stdout}${result.stderr}`).not.toContain('hunter2');
+  });
+
   it('exits 2 for an unknown flag', async () => {
     const result = await runCli(['server', '--http-adress', 'x']);
     expect(result.code).toBe(2);

@@ -1,4 +1,11 @@
+import {
+  EXTERNAL_AUTH_FIELDS,
+  type ExternalAuthField,
+  externalAuthEnvName,
+  externalAuthFileKey,
+} from './external-auth.ts';
 import { flagName, OPTION_LIST, type OptionGroup } from './options.ts';
+import { describeTypes } from './provider-types.ts';
 
 const GROUP_TITLES: Record<OptionGroup, string> = {
   server: 'Server',
@@ -37,5 +44,52 @@ export function renderConfigDocs(): string {
     }
     lines.push('');
   }
+  lines.push(...externalAuthDocs());
   return lines.join('\n');
+}
+
+/** The provider fields (a numbered list, so not in the option table) and the defaults per type. */
+function externalAuthDocs(): string[] {
+  const lines = [
+    '## External auth providers',
+    '',
+    'Upstream providers users can link (see [external-auth.md](external-auth.md)). Each provider is',
+    'a group of variables `LATCHKEY_EXTERNAL_AUTH_<n>_<FIELD>` with n = 0, 1, 2, … (gaps allowed;',
+    'providers are ordered by n), or an entry of the `external-auth` list in the config file using',
+    'the file keys below. An env provider whose `ID` (or, without an ID, `TYPE`) matches a file',
+    "entry overrides that entry field by field; other env providers come after the file's. An",
+    'unknown field is an error, as is an id outside `[a-z0-9-]` or two providers with one id.',
+    '',
+    '| Environment variable | File key | Default | Description |',
+    '| --- | --- | --- | --- |',
+  ];
+  for (const [field, def] of Object.entries(EXTERNAL_AUTH_FIELDS) as [
+    ExternalAuthField,
+    { description: string; fallback: string },
+  ][]) {
+    lines.push(
+      `| \`${externalAuthEnvName('<n>', field)}\` | \`${externalAuthFileKey(field)}\` | ${def.fallback} | ${def.description} |`,
+    );
+  }
+  lines.push('', '### Defaults per type', '');
+  lines.push(
+    'Every endpoint of each type is in `src/config/provider-types.ts`. "Self-hosted" types derive the',
+    'other endpoints and `REGEX` from an `AUTH_URL` on another host (GitHub Enterprise Server, GitLab,',
+    'Gitea), unless they are set too.',
+    '',
+    '| Type | Authorize URL | Scopes | PKCE | Device-code URL | Self-hosted |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
+  for (const { type, spec, selfHosted } of describeTypes()) {
+    const code = (s: string | undefined) => (s ? `\`${s}\`` : '—');
+    const discovered = type === 'oidc' ? 'discovered' : '—';
+    const authUrl = spec.endpoints.authUrl ? code(spec.endpoints.authUrl) : discovered;
+    const device = spec.endpoints.deviceCodeUrl ? 'default' : discovered;
+    const pkce = spec.pkce ? '`S256`' : '`none`';
+    lines.push(
+      `| \`${type}\` | ${authUrl} | ${code(spec.scopes.join(' '))} | ${pkce} | ${device} | ${selfHosted ? 'yes' : '—'} |`,
+    );
+  }
+  lines.push('');
+  return lines;
 }

@@ -1,5 +1,13 @@
 export { renderConfigDocs } from './docs.ts';
 export { formatDuration, parseDuration } from './duration.ts';
+export {
+  type ExternalAuthField,
+  type ExternalAuthProviderConfig,
+  type ExternalAuthSources,
+  externalAuthEnv,
+  externalAuthEnvName,
+  parseExternalAuth,
+} from './external-auth.ts';
 export { ConfigError, type ConfigIssue, type ConfigSources, loadConfig } from './load.ts';
 export {
   type Config,
@@ -10,3 +18,4 @@ export {
   OPTIONS,
   type OptionDef,
 } from './options.ts';
+export { PROVIDER_TYPES, type ProviderType, REVOKE_STYLES, type RevokeStyle } from './provider-types.ts';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { EXTERNAL_AUTH_FILE_KEY, parseExternalAuth } from './external-auth.ts';
 import { type Config, CROSS_CHECKS, flagName, OPTION_LIST, OPTIONS, type OptionDef } from './options.ts';
 
 /** One thing wrong with the configuration, naming where the bad value came from. */
@@ -40,11 +41,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const flags = sources.flags ?? {};
   const filePath = sources.configFile ?? nonEmpty(env.LATCHKEY_CONFIG);
   const issues: ConfigIssue[] = [];
-  const file = filePath === undefined ? {} : readConfigFile(filePath, issues);
+  const file = filePath === undefined ? NO_FILE : readConfigFile(filePath, issues);
 
   const out: Record<string, unknown> = {};
   for (const def of OPTION_LIST) {
-    const raw = pick(def, flags, env, file, filePath);
+    const raw = pick(def, flags, env, file.options, filePath);
     if (raw === undefined) continue;
     const result = def.schema.safeParse(raw.text);
     if (result.success) {
@@ -56,8 +57,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       }
     }
   }
+  // A list given in overrides (tests pointing providers at fakes) replaces env and file.
+  const externalAuth = sources.overrides?.externalAuth ?? readExternalAuth(env, file, filePath, issues);
   if (issues.length > 0) throw new ConfigError(issues);
-  const config = { ...(out as Config), ...sources.overrides };
+  const config = { ...(out as Config), externalAuth, ...sources.overrides };
   for (const check of CROSS_CHECKS) {
     const problem = check(config);
     if (problem) issues.push({ source: OPTIONS[problem.key].env, message: problem.message });
@@ -83,7 +86,27 @@ function pick(
   return undefined;
 }
 
-function readConfigFile(path: string, issues: ConfigIssue[]): Record<string, string> {
+function readExternalAuth(
+  env: Readonly<Record<string, string | undefined>>,
+  file: FileValues,
+  filePath: string | undefined,
+  issues: ConfigIssue[],
+): Config['externalAuth'] {
+  const result = parseExternalAuth({ env, file: file.externalAuth, filePath });
+  issues.push(...result.issues);
+  return result.providers;
+}
+
+interface FileValues {
+  /** Option values as text, by file key. */
+  readonly options: Readonly<Record<string, string>>;
+  /** The `external-auth` list as parsed; external-auth.ts checks it. */
+  readonly externalAuth: unknown;
+}
+
+const NO_FILE: FileValues = { options: {}, externalAuth: undefined };
+
+function readConfigFile(path: string, issues: ConfigIssue[]): FileValues {
   let parsed: unknown;
   try {
     parsed = parseYaml(readFileSync(path, 'utf8'));
@@ -91,18 +114,21 @@ function readConfigFile(path: string, issues: ConfigIssue[]): Record<string, str
     const reason =
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     issues.push({ source: `config file ${path}`, message: reason });
-    return {};
+    return NO_FILE;
   }
-  if (parsed === null || parsed === undefined) return {};
+  if (parsed === null || parsed === undefined) return NO_FILE;
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
     issues.push({ source: `config file ${path}`, message: 'expected a mapping of option names to values' });
-    return {};
+    return NO_FILE;
   }
   const known = new Set(OPTION_LIST.map(flagName));
   const out: Record<string, string> = {};
+  let externalAuth: unknown;
   for (const [key, value] of Object.entries(parsed)) {
     // An unknown key is almost always a typo; ignoring it would silently run with a default.
-    if (!known.has(key)) {
+    if (key === EXTERNAL_AUTH_FILE_KEY) {
+      externalAuth = value;
+    } else if (!known.has(key)) {
       issues.push({ source: `${path}: ${key}`, message: 'unknown option (see docs/config.md)' });
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       out[key] = String(value);
@@ -110,7 +136,7 @@ function readConfigFile(path: string, issues: ConfigIssue[]): Record<string, str
       issues.push({ source: `${path}: ${key}`, message: 'expected a string, number or boolean' });
     }
   }
-  return out;
+  return { options: out, externalAuth };
 }
 
 // Loaded only when a config file is given: the YAML parser is ~70 modules that most

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.ts';
+import type { ExternalAuthProviderConfig } from './external-auth.ts';
 
 // Every setting Latchkey reads is declared once here. The env var, the CLI flag, the
 // config-file key, the docs and the typed Config all derive from this list, so they cannot
@@ -93,7 +94,7 @@ const integer = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
-const boolean = z.string().transform((text, ctx) => {
+export const boolean = z.string().transform((text, ctx) => {
   const value = text.trim().toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(value)) return true;
   if (['false', '0', 'no', 'off'].includes(value)) return false;
@@ -280,6 +281,15 @@ export const OPTIONS = {
     default: '256',
     schema: integer(0, 1_000_000),
   }),
+  externalAuthRefreshAhead: option({
+    key: 'externalAuthRefreshAhead',
+    group: 'auth',
+    description:
+      "Refresh an upstream token this long before it expires (capped at half the token's lifetime, so short-lived tokens are not refreshed on every call).",
+    valueName: 'duration',
+    default: '2m',
+    schema: duration(0, 86_400_000),
+  }),
   dbQueryMetrics: option({
     key: 'dbQueryMetrics',
     group: 'observability',
@@ -305,6 +315,9 @@ type HasDefault<K extends OptionKey> = (typeof OPTIONS)[K]['default'] extends st
 /** The typed configuration every part of Latchkey receives. */
 export type Config = { [K in OptionKey as HasDefault<K>]: OptionValue<K> } & {
   [K in Exclude<OptionKey, HasDefault<OptionKey>>]?: OptionValue<K>;
+} & {
+  /** Upstream providers users can link; a list, so it has its own parser (external-auth.ts). */
+  externalAuth: readonly ExternalAuthProviderConfig[];
 };
 
 export const OPTION_LIST: readonly OptionDef<unknown>[] = Object.values(OPTIONS);
