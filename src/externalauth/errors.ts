@@ -13,23 +13,26 @@ export class VaultError extends Error {
   readonly code: VaultErrorCode;
   /** For relink_required: the recorded refresh failure (bad_refresh_token, …) or why the token is unusable. */
   readonly reason: string;
-  constructor(code: VaultErrorCode, message: string, reason = '') {
+  readonly providerId: string;
+  constructor(code: VaultErrorCode, providerId: string, message: string, reason = '') {
     super(message);
     this.name = 'VaultError';
     this.code = code;
+    this.providerId = providerId;
     this.reason = reason;
   }
 }
 
 export const vaultErrors = {
   providerNotFound: (id: string) =>
-    new VaultError('provider_not_found', `No external-auth provider "${id}".`),
-  notLinked: (id: string) => new VaultError('not_linked', `Your account is not linked with "${id}".`),
+    new VaultError('provider_not_found', id, `No external-auth provider "${id}".`),
+  notLinked: (id: string) => new VaultError('not_linked', id, `Your account is not linked with "${id}".`),
   relinkRequired: (id: string, reason: string) =>
-    new VaultError('relink_required', `The link with "${id}" no longer works; link it again.`, reason),
+    new VaultError('relink_required', id, `The link with "${id}" no longer works; link it again.`, reason),
   upstreamUnavailable: (id: string, reason: string) =>
     new VaultError(
       'upstream_unavailable',
+      id,
       `"${id}" did not answer a token refresh; nothing was lost, try again shortly.`,
       reason,
     ),

@@ -1,5 +1,6 @@
 export { VAULT_ERROR_CODES, VaultError, type VaultErrorCode, vaultErrors } from './errors.ts';
 export { isFresh, refreshLeadMs } from './freshness.ts';
+export { LINKED_CHANNEL, pubsubLinkEvents } from './link-events.ts';
 export {
   callbackUrl,
   finishLink,

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { ForbiddenError } from '../authz/index.ts';
 import type { DataStore } from '../db/index.ts';
 import type { ConfiguredProvider, ProviderRegistry } from './registry.ts';
 import { requestToken, toLinkTokens } from './token-client.ts';
@@ -99,10 +100,15 @@ export async function finishLink(
 ): Promise<{ readonly returnTo: string }> {
   if (!input.state)
     throw new LinkFlowError('invalid_state', 'The link request has no state; start linking again.');
-  const flow = await store.consumeExternalAuthLinkState({
-    stateHash: hashState(input.state),
-    now: deps.clock(),
-  });
+  let flow: Awaited<ReturnType<DataStore['consumeExternalAuthLinkState']>>;
+  try {
+    flow = await store.consumeExternalAuthLinkState({ stateHash: hashState(input.state), now: deps.clock() });
+  } catch (err) {
+    // Someone else's state (the store refused it, and burnt it): to this caller it is
+    // simply not a valid state; saying more would confirm it belongs to someone.
+    if (!(err instanceof ForbiddenError)) throw err;
+    flow = undefined;
+  }
   if (!flow || flow.user_id !== input.userId || flow.provider_id !== input.providerId) {
     throw new LinkFlowError(
       'invalid_state',

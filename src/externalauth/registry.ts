@@ -59,7 +59,8 @@ export function providerRegistry(
     list: () => configured.map(info),
     async get(id) {
       const p = byId.get(id);
-      if (!p || p.type !== 'oidc' || (p.authUrl !== '' && p.tokenUrl !== '')) return p;
+      if (!p) return undefined;
+      if (p.type !== 'oidc' || (p.authUrl !== '' && p.tokenUrl !== '')) return p;
       let pending = discovered.get(id);
       if (!pending) {
         pending = discover(p, options);

@@ -3,6 +3,7 @@ import type { ApiKeyValidationError } from '../apikeys/index.ts';
 import type { AuthzStore, SubjectCache } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
 import type { DatabaseHandle } from '../db/index.ts';
+import type { LinkFlowDeps, Vault } from '../externalauth/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import { type Authenticator, registerActor } from './auth/actor.ts';
 import { registerCsrfCheck } from './auth/csrf.ts';
@@ -26,6 +27,9 @@ export interface AppDeps {
   readonly subjects: SubjectCache;
   /** Validates an API key or session token (see auth/api-key.ts). */
   readonly validateKey: (presented: PresentedToken) => Promise<AuthOutcome | ApiKeyValidationError>;
+  /** The token vault and the link flow (external auth). */
+  readonly vault: Vault;
+  readonly linkFlow: LinkFlowDeps;
   /** Replaces the default authenticator (tests). */
   readonly authenticate?: Authenticator | undefined;
 }
@@ -42,7 +46,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Reject at once while closing, so load balancers retry another replica.
     return503OnClosing: true,
   });
-  registerErrorHandling(app);
+  registerErrorHandling(app, deps.config.accessUrl);
   registerRequestObserver(app, deps.metrics);
   registerSecurityHeaders(app);
   registerDrainHook(app);

@@ -1,11 +1,21 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ForbiddenError } from '../authz/index.ts';
 import { RowNotFoundError } from '../db/index.ts';
+import { LinkFlowError, VaultError, type VaultErrorCode } from '../externalauth/index.ts';
 import { IdentityError, type IdentityErrorKind } from '../identity/index.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import { whoFields } from './auth/actor.ts';
 
 const IDENTITY_STATUS: Record<IdentityErrorKind, number> = { invalid: 400, not_found: 404, conflict: 409 };
+
+// Not linked and "link again" are about the user's upstream account, not the caller's
+// credentials, so neither is a 401 (that would make clients drop a perfectly good key).
+const VAULT_STATUS: Record<VaultErrorCode, number> = {
+  provider_not_found: 404,
+  not_linked: 404,
+  relink_required: 409,
+  upstream_unavailable: 503,
+};
 
 // Fastify's own client errors, reworded for people. Codes are fastify's stable names.
 const FASTIFY_MESSAGES: Readonly<Record<string, string>> = {
@@ -17,10 +27,27 @@ const FASTIFY_MESSAGES: Readonly<Record<string, string>> = {
 };
 
 /** Maps every error to the `{ message, detail? }` body; a 4xx never becomes a 500. */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, accessUrl: string): void {
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     if (err instanceof ApiError) {
       return reply.code(err.status).send(errorBody(err.message, err.detail));
+    }
+    if (err instanceof VaultError) {
+      // Agents print link_url for the user to open; a retry hint goes with an outage.
+      const needsLink = err.code === 'not_linked' || err.code === 'relink_required';
+      if (err.code === 'upstream_unavailable') reply.header('retry-after', '5');
+      return reply.code(VAULT_STATUS[err.code]).send({
+        ...errorBody(err.message, err.reason || undefined),
+        code: err.code,
+        ...(needsLink
+          ? { link_url: `${accessUrl}/external-auth/${encodeURIComponent(err.providerId)}/link` }
+          : {}),
+      });
+    }
+    if (err instanceof LinkFlowError) {
+      return reply
+        .code(err.code === 'provider_not_found' ? 404 : 400)
+        .send({ ...errorBody(err.message), code: err.code });
     }
     if (err instanceof IdentityError) {
       return reply.code(IDENTITY_STATUS[err.kind]).send(errorBody(err.message, err.detail));

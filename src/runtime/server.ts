@@ -10,9 +10,11 @@ import {
   openDatabase,
   waitForDatabase,
 } from '../db/index.ts';
+import type { RefreshTiming } from '../externalauth/index.ts';
 import { type Authenticator, buildApp, keyAuthenticator, markDraining } from '../http/index.ts';
 import { type Logger, Metrics } from '../observability/index.ts';
 import { resolveDatabase } from './database.ts';
+import { wireVault } from './vault.ts';
 
 export interface ServerOptions {
   readonly config: Config;
@@ -22,6 +24,9 @@ export interface ServerOptions {
   readonly extend?: (app: FastifyInstance) => void;
   /** Who is calling; until API keys exist only tests supply one. */
   readonly authenticate?: Authenticator;
+  /** Tests: shorter refresh retry timing, http:// OIDC issuers. */
+  readonly refreshTiming?: Partial<RefreshTiming>;
+  readonly allowInsecureIssuers?: boolean;
 }
 
 export interface RunningServer {
@@ -106,6 +111,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger,
     });
     cleanup.push(await subjects.attach(pubsub, logger));
+    const vault = await wireVault({
+      config,
+      database,
+      pubsub,
+      logger,
+      metrics,
+      refreshTiming: options.refreshTiming,
+      allowInsecureIssuers: options.allowInsecureIssuers,
+    });
+    cleanup.push(vault.close);
 
     const app = buildApp({
       config,
@@ -115,6 +130,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       authz,
       subjects,
       validateKey,
+      vault: vault.vault,
+      linkFlow: vault.linkFlow,
       authenticate: options.authenticate,
     });
     cleanup.push(() => app.close());

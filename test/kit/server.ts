@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from '../../src/config/index.ts';
+import type { RefreshTiming } from '../../src/externalauth/index.ts';
 import type { Authenticator } from '../../src/http/index.ts';
 import { createLogger, Metrics } from '../../src/observability/index.ts';
 import { type RunningServer, startServer } from '../../src/runtime/index.ts';
@@ -19,6 +20,8 @@ export interface TestServerOptions {
   readonly logs?: LogCapture;
   /** Who is calling (see test-auth.ts); anonymous when unset. */
   readonly authenticate?: Authenticator;
+  /** Refresh retry timing; tests default to fast retries so outages resolve in milliseconds. */
+  readonly refreshTiming?: Partial<RefreshTiming>;
 }
 
 /**
@@ -40,6 +43,9 @@ export async function startTestServer(
     metrics: new Metrics({ processMetrics: false }),
     ...(options.extend ? { extend: options.extend } : {}),
     ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    refreshTiming: { retryBaseMs: 1, ...options.refreshTiming },
+    // Fake identity providers in test/fakes listen on plain http.
+    allowInsecureIssuers: true,
   });
   return {
     ...server,

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthzStore } from '../../authz/index.ts';
 import type { Config } from '../../config/index.ts';
+import type { LinkFlowDeps, Vault } from '../../externalauth/index.ts';
 import { registerAuthcheckRoute } from './authcheck.ts';
+import { registerExternalAuthRoutes } from './external-auth.ts';
 import { registerKeyRoutes } from './keys.ts';
 import { decorateLoaders } from './loaders.ts';
 import { registerOrganizationRoutes } from './organizations.ts';
@@ -12,6 +14,8 @@ import { registerUserRoutes } from './users.ts';
 export interface RouteDeps {
   readonly authz: AuthzStore;
   readonly config: Config;
+  readonly vault: Vault;
+  readonly linkFlow: LinkFlowDeps;
 }
 
 export function registerApiRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -22,6 +26,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerAuthcheckRoute(app);
   registerKeyRoutes(app, deps);
   registerSessionRoutes(app, deps);
+  registerExternalAuthRoutes(app, deps);
   // Pages live in their own encapsulated scope: the form-body parser they need must not
   // make the JSON API accept urlencoded bodies.
   app.register(async (pages) => registerPageRoutes(pages, deps));

@@ -1,0 +1,65 @@
+import { type AuthzStore, authorizingStore, systemActors } from '../authz/index.ts';
+import type { Config } from '../config/index.ts';
+import { createStore, type DatabaseHandle, type PubSub } from '../db/index.ts';
+import {
+  type LinkFlowDeps,
+  providerRegistry,
+  pubsubLinkEvents,
+  Refresher,
+  type RefreshTiming,
+  Vault,
+} from '../externalauth/index.ts';
+import type { Logger, Metrics } from '../observability/index.ts';
+
+export interface VaultWiring {
+  readonly vault: Vault;
+  readonly linkFlow: LinkFlowDeps;
+  close(): Promise<void>;
+}
+
+/** Builds the token vault for one server: providers from config, refresher, link events. */
+export async function wireVault(input: {
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  readonly pubsub: PubSub;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Tests shorten the retry timing of refreshes. */
+  readonly refreshTiming?: Partial<RefreshTiming> | undefined;
+  /** Allow http:// OIDC issuers (tests with fake providers). */
+  readonly allowInsecureIssuers?: boolean | undefined;
+}): Promise<VaultWiring> {
+  const { config, database, logger } = input;
+  const clock = () => new Date();
+  const registry = providerRegistry(config.externalAuth, {
+    logger,
+    allowInsecureIssuers: input.allowInsecureIssuers ?? false,
+  });
+  const events = await pubsubLinkEvents(input.pubsub);
+  // The refresher works on the connection holding the link's lock, as its own system actor.
+  const refresher = new Refresher({
+    db: database.db,
+    storeOn: (conn) => refresherStore(authorizingStore(createStore(conn, database.inTx))),
+    clock,
+    logger,
+    metrics: input.metrics,
+    refreshAheadMs: config.externalAuthRefreshAhead,
+    timing: input.refreshTiming ?? {},
+    // Each refresh in progress holds a connection; leave most of the pool to requests.
+    maxConcurrent: Math.max(1, Math.floor(config.dbPoolMax / 2)),
+  });
+  const vault = new Vault({
+    registry,
+    refresher,
+    events,
+    clock,
+    logger,
+    refreshAheadMs: config.externalAuthRefreshAhead,
+  });
+  const linkFlow: LinkFlowDeps = { registry, events, clock, accessUrl: config.accessUrl };
+  return { vault, linkFlow, close: events.close };
+}
+
+function refresherStore(authz: AuthzStore) {
+  return authz.as(systemActors.systemExternalAuthRefresher);
+}
