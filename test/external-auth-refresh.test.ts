@@ -20,6 +20,7 @@ let github: FakeProvider;
 let gitlab: FakeProvider;
 let a: TestServer;
 let b: TestServer;
+let c: TestServer;
 let user: User;
 
 beforeAll(async () => {
@@ -32,10 +33,12 @@ beforeAll(async () => {
   };
   a = await startTestServer(db.url, { authenticate: testAuthenticator(kit), config });
   b = await startTestServer(db.url, { authenticate: testAuthenticator(kit), config });
+  c = await startTestServer(db.url, { authenticate: testAuthenticator(kit), config });
 });
 afterAll(async () => {
   await a.close();
   await b.close();
+  await c.close();
   await github.close();
   await gitlab.close();
   await kit.close();
@@ -54,34 +57,42 @@ async function stored(provider = 'github') {
 }
 
 describe('exactly once', () => {
-  it('50 concurrent callers on two replicas share one upstream refresh, five expiries in a row', async () => {
-    await seedLink(kit.raw, github, { userId: user.id, expiresInMs: -1000 });
-    for (let round = 0; round < 5; round++) {
-      const before = github.stats.successfulRefreshes;
-      const calls = Array.from({ length: 50 }, (_, i) => tokenOf(i % 2 === 0 ? a : b));
-      const bodies = await Promise.all(
-        calls.map(async (r) => {
-          const res = await r;
-          expect(res.status).toBe(200);
-          return (await res.json()) as { access_token: string };
-        }),
-      );
-      const tokens = new Set(bodies.map((x) => x.access_token));
-      expect(tokens.size).toBe(1);
-      expect(github.stats.successfulRefreshes - before).toBe(1);
-      const link = await stored();
-      expect(link?.oauth_access_token).toBe([...tokens][0]);
-      expect(link?.oauth_refresh_failure_reason).toBe('');
-      // Expire it again for the next round, keeping the (single-use) refresh token.
-      await kit.handle.db
-        .updateTable('external_auth_links')
-        .set({ oauth_expiry: new Date(Date.now() - 1000) })
-        .where('user_id', '=', user.id)
-        .execute();
-    }
-    // Every refresh the provider saw succeeded: nobody ever spent a dead refresh token.
-    expect(github.stats.refreshCalls).toBe(github.stats.successfulRefreshes);
-  });
+  // Repeated inside the test (20 expiries) so a rare interleaving shows up as a failure.
+  it.each([
+    ['50 callers on one server', 1, 50],
+    ['150 callers on three servers', 3, 150],
+  ])(
+    '%s at each expiry: exactly one upstream refresh, everyone gets its token',
+    async (_name, servers, callers) => {
+      const replicas = [a, b, c].slice(0, servers);
+      await seedLink(kit.raw, github, { userId: user.id, expiresInMs: -1000 });
+      for (let round = 0; round < 20; round++) {
+        const before = github.stats.successfulRefreshes;
+        const calls = Array.from({ length: callers }, (_, i) => tokenOf(replicas[i % servers] as TestServer));
+        const bodies = await Promise.all(
+          calls.map(async (r) => {
+            const res = await r;
+            expect(res.status).toBe(200);
+            return (await res.json()) as { access_token: string };
+          }),
+        );
+        const tokens = new Set(bodies.map((x) => x.access_token));
+        expect(tokens.size).toBe(1);
+        expect(github.stats.successfulRefreshes - before).toBe(1);
+        const link = await stored();
+        expect(link?.oauth_access_token).toBe([...tokens][0]);
+        expect(link?.oauth_refresh_failure_reason).toBe('');
+        // Expire it again for the next round, keeping the (single-use) refresh token.
+        await kit.handle.db
+          .updateTable('external_auth_links')
+          .set({ oauth_expiry: new Date(Date.now() - 1000) })
+          .where('user_id', '=', user.id)
+          .execute();
+      }
+      // Every refresh the provider saw succeeded: nobody ever spent a dead refresh token.
+      expect(github.stats.refreshCalls).toBe(github.stats.successfulRefreshes);
+    },
+  );
 
   it('a fresh token is served without contacting the provider', async () => {
     const seeded = await seedLink(kit.raw, github, { userId: user.id, expiresInMs: 3_600_000 });

@@ -371,7 +371,9 @@ export class AuthorizedStore implements Store {
     return this.#inner.listExternalAuthLinksOfUser(arg, prepare(this.actor, 'read', 'external_auth_link'));
   }
 
-  async upsertExternalAuthLink(arg: LinkKey & { tokens: LinkTokens }): Promise<ExternalAuthLink> {
+  async upsertExternalAuthLink(
+    arg: LinkKey & { tokens: LinkTokens; upstreamLogin?: string | undefined },
+  ): Promise<ExternalAuthLink> {
     this.#check('create', linkKeyObject(arg));
     this.#check('update', linkKeyObject(arg));
     return this.#inner.upsertExternalAuthLink(arg);

@@ -32,6 +32,15 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   // A Client subclass sees every statement, including BEGIN/COMMIT that Kysely's own
   // log hook does not, so the round-trip counter benchmarks rely on is exact.
   class CountingClient extends pg.Client {
+    // biome-ignore lint/suspicious/noExplicitAny: forwards pg.Client's constructor arguments.
+    constructor(...args: any[]) {
+      super(...(args as [pg.ClientConfig]));
+      // A connection can die while checked out but between statements (a lock held around
+      // an upstream call). pg then emits 'error' on the client, which the pool does not
+      // listen to for checked-out clients; unhandled, it would crash the process. The next
+      // statement on it fails normally and the pool discards it.
+      this.on('error', (err) => options.logger.warn({ err: err.message }, 'PostgreSQL connection lost'));
+    }
     // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; this forwards them all.
     override query(...args: any[]): any {
       metrics.dbQueries.inc();

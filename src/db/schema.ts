@@ -99,6 +99,7 @@ export interface ExternalAuthLinksTable {
   oauth_token_issued_at: Timestamp;
   oauth_extra: ColumnType<TokenExtra, string, string>;
   oauth_refresh_failure_reason: Generated<string>;
+  upstream_login: Generated<string>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

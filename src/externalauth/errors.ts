@@ -6,6 +6,7 @@ export const VAULT_ERROR_CODES = [
   'not_linked',
   'relink_required',
   'upstream_unavailable',
+  'upstream_error',
 ] as const;
 export type VaultErrorCode = (typeof VAULT_ERROR_CODES)[number];
 
@@ -34,6 +35,13 @@ export const vaultErrors = {
       'upstream_unavailable',
       id,
       `"${id}" did not answer a token refresh; nothing was lost, try again shortly.`,
+      reason,
+    ),
+  upstreamError: (id: string, reason: string) =>
+    new VaultError(
+      'upstream_error',
+      id,
+      `"${id}" answered the token refresh with something unusable; your link was left as it was.`,
       reason,
     ),
 };

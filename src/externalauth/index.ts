@@ -20,5 +20,5 @@ export {
   type RegistryOptions,
 } from './registry.ts';
 export { revokeToken } from './revoke.ts';
-export { classifyValidation, type Validation, validateToken } from './validate.ts';
+export { classifyValidation, RateLimitWarnings, type Validation, validateToken } from './validate.ts';
 export { type FreshToken, type LinkEvents, type LinkState, Vault, type VaultDeps } from './vault.ts';

@@ -3,6 +3,7 @@ import { ForbiddenError } from '../authz/index.ts';
 import type { DataStore } from '../db/index.ts';
 import type { ConfiguredProvider, ProviderRegistry } from './registry.ts';
 import { requestToken, toLinkTokens } from './token-client.ts';
+import { validateToken } from './validate.ts';
 import type { LinkEvents } from './vault.ts';
 
 // Linking a provider with the authorization-code flow (EA-2). The state parameter is a
@@ -139,7 +140,18 @@ export async function finishLink(
     );
   }
   const tokens = toLinkTokens(result.tokens, deps.clock());
-  await store.upsertExternalAuthLink({ userId: input.userId, providerId: provider.id, tokens });
+  // Who this is upstream, for the settings page ("linked as octocat"); best effort.
+  const check = await validateToken(provider, tokens.accessToken, {
+    timeoutMs: deps.upstreamTimeoutMs ?? 10_000,
+    fetch: deps.fetch,
+  });
+  const upstreamLogin = check.state === 'valid' ? (check.login ?? '') : '';
+  await store.upsertExternalAuthLink({
+    userId: input.userId,
+    providerId: provider.id,
+    tokens,
+    upstreamLogin,
+  });
   await deps.events.linked(input.userId, provider.id);
   return { returnTo: flow.return_to };
 }

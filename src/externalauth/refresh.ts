@@ -12,6 +12,7 @@ import { vaultErrors } from './errors.ts';
 import { isFresh, isUnexpired } from './freshness.ts';
 import type { UpstreamProvider } from './provider.ts';
 import { requestToken, type TokenResult, toLinkTokens } from './token-client.ts';
+import { type RateLimitWarnings, validateToken } from './validate.ts';
 
 // Refreshing an upstream token exactly once.
 //
@@ -73,6 +74,7 @@ export interface RefresherDeps {
   /** Links refreshed at once on this replica; each holds a database connection meanwhile. */
   readonly maxConcurrent?: number;
   readonly fetch?: typeof fetch | undefined;
+  readonly rateLimitWarnings?: RateLimitWarnings | undefined;
 }
 
 export class Refresher {
@@ -132,7 +134,10 @@ export class Refresher {
     const link = await store.getExternalAuthLink(key);
     if (!link) throw vaultErrors.notLinked(provider.id);
     // Rule 1/2: whoever held the lock before us may have refreshed already.
-    if (isFresh(link, this.#deps.clock(), this.#deps.refreshAheadMs)) return link;
+    if (isFresh(link, this.#deps.clock(), this.#deps.refreshAheadMs)) {
+      this.#count(provider, 'waited');
+      return link;
+    }
     const old = link.oauth_refresh_token;
     if (old === '' || provider.noRefresh) return this.#unrefreshable(provider, link);
 
@@ -141,25 +146,22 @@ export class Refresher {
       // Rule 4: save first. Nothing may come between the provider's answer and this write.
       const tokens = toLinkTokens(result.tokens, this.#deps.clock(), old);
       const saved = await store.updateExternalAuthLinkRefreshToken({ ...key, oldRefreshToken: old, tokens });
-      this.#count(provider, 'refreshed');
+      this.#outcome(provider, userId, saved ? 'refreshed' : 'superseded');
+      // Rule 3: if the row moved under us (a re-link), what is there now wins.
       const now = await store.getExternalAuthLink(key);
-      if (!saved) {
-        // Rule 3: the row moved under us (a re-link); what is there now wins.
-        this.#deps.logger.warn(
-          { provider: provider.id, user_id: userId },
-          'refreshed link changed meanwhile; kept the newer one',
-        );
-      }
       if (!now) throw vaultErrors.notLinked(provider.id);
+      // Only now, with the new token safe, ask the provider whether it works. The answer
+      // is logged, never acted on: a rate-limited or failing check must not cost the token.
+      await this.#checkAfterRefresh(provider, userId, now);
       return now;
     }
 
     const failure = result.failure;
-    this.#count(provider, failure.kind);
     if (failure.kind === 'permanent') {
       // Rule 5: a winner elsewhere may have spent our token; its result is in the row.
       const current = await store.getExternalAuthLink(key);
       if (current && current.oauth_refresh_token !== old && current.oauth_refresh_token !== '') {
+        this.#outcome(provider, userId, 'superseded');
         return current;
       }
       // Rule 6.
@@ -168,19 +170,45 @@ export class Refresher {
         oldRefreshToken: old,
         reason: failure.reason,
       });
-      this.#deps.logger.warn(
-        { provider: provider.id, user_id: userId, reason: failure.reason, status: failure.status },
-        'external-auth refresh failed permanently; the user must link again',
-      );
+      this.#outcome(provider, userId, 'permanent', failure.reason);
       throw vaultErrors.relinkRequired(provider.id, failure.reason);
     }
     // Transient or unusable answer: record nothing, and keep serving a token that still works.
-    this.#deps.logger.warn(
-      { provider: provider.id, user_id: userId, reason: failure.reason, kind: failure.kind },
-      'external-auth refresh did not succeed; link kept',
-    );
+    this.#outcome(provider, userId, failure.kind, failure.reason);
     if (isUnexpired(link, this.#deps.clock())) return link;
+    if (failure.kind === 'error') throw vaultErrors.upstreamError(provider.id, failure.reason);
     throw vaultErrors.upstreamUnavailable(provider.id, failure.reason);
+  }
+
+  /** One log line and one count per refresh attempt: user, provider, outcome — never a token. */
+  #outcome(provider: UpstreamProvider, userId: string, outcome: string, reason?: string): void {
+    this.#count(provider, outcome);
+    const fields = { provider: provider.id, user_id: userId, outcome, ...(reason ? { reason } : {}) };
+    if (outcome === 'refreshed' || outcome === 'superseded') {
+      this.#deps.logger.info(fields, 'external-auth refresh');
+    } else {
+      this.#deps.logger.warn(fields, 'external-auth refresh failed');
+    }
+  }
+
+  async #checkAfterRefresh(
+    provider: UpstreamProvider,
+    userId: string,
+    link: ExternalAuthLink,
+  ): Promise<void> {
+    if (provider.validateUrl === undefined) return;
+    const check = await validateToken(provider, link.oauth_access_token, {
+      timeoutMs: this.#timing.upstreamTimeoutMs,
+      fetch: this.#deps.fetch,
+    });
+    if (check.state === 'valid') {
+      if (check.rateLimited) this.#deps.rateLimitWarnings?.note(provider.id);
+      return;
+    }
+    this.#deps.logger.warn(
+      { provider: provider.id, user_id: userId, validation: check.state, reason: check.reason },
+      'a freshly refreshed token did not validate; kept it',
+    );
   }
 
   #unrefreshable(provider: UpstreamProvider, link: ExternalAuthLink): ExternalAuthLink {
@@ -196,7 +224,10 @@ export class Refresher {
     for (let attempt = 1; ; attempt++) {
       const result = await requestToken(
         provider,
-        { grant_type: 'refresh_token', refresh_token: refreshToken },
+        // Scopes go along when configured (Microsoft Entra wants them on every refresh).
+        provider.scopes.length > 0
+          ? { grant_type: 'refresh_token', refresh_token: refreshToken, scope: provider.scopes.join(' ') }
+          : { grant_type: 'refresh_token', refresh_token: refreshToken },
         { timeoutMs: t.upstreamTimeoutMs, fetch: this.#deps.fetch },
       );
       if (result.ok || result.failure.kind !== 'transient' || attempt >= t.maxAttempts) return result;

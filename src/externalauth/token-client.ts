@@ -68,8 +68,12 @@ export async function requestToken(
   try {
     fields = await readFields(response);
   } catch (err) {
-    if (response.status >= 500 || response.status === 429) return transientFor(response);
-    return { ok: false, failure: { kind: 'error', reason: `unreadable response: ${networkReason(err)}` } };
+    // A body we cannot read still has a status, and the status alone decides for errors
+    // (an HTML 401 page is as permanent as a JSON one); a 200 without a token is unusable.
+    if (response.ok) {
+      return { ok: false, failure: { kind: 'error', reason: `unreadable response: ${networkReason(err)}` } };
+    }
+    fields = {};
   }
   return classify(provider, response, fields);
 }

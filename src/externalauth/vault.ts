@@ -6,7 +6,7 @@ import { isFresh, isUnexpired } from './freshness.ts';
 import type { Refresher } from './refresh.ts';
 import type { ProviderInfo, ProviderRegistry } from './registry.ts';
 import { revokeToken } from './revoke.ts';
-import { validateToken } from './validate.ts';
+import { type RateLimitWarnings, validateToken } from './validate.ts';
 
 /** What an agent receives (EA-9). */
 export interface FreshToken {
@@ -42,6 +42,7 @@ export interface VaultDeps {
   readonly refreshAheadMs: number;
   readonly upstreamTimeoutMs?: number;
   readonly fetch?: typeof fetch | undefined;
+  readonly rateLimitWarnings?: RateLimitWarnings | undefined;
 }
 
 // How long a "this non-expiring token works" answer from the provider is trusted. Checking
@@ -184,6 +185,7 @@ export class Vault {
     }
     // An error is not "invalid": hand the token out, and ask again next time.
     if (result.state === 'error') return;
+    if (result.rateLimited) this.#deps.rateLimitWarnings?.note(provider.id);
     if (this.#validated.size >= VALIDATION_CACHE_MAX) this.#validated.clear();
     this.#validated.set(key, Date.now() + VALIDATION_TTL_MS);
   }

@@ -15,6 +15,7 @@ const VAULT_STATUS: Record<VaultErrorCode, number> = {
   not_linked: 404,
   relink_required: 409,
   upstream_unavailable: 503,
+  upstream_error: 502,
 };
 
 // Fastify's own client errors, reworded for people. Codes are fastify's stable names.

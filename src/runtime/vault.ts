@@ -5,6 +5,7 @@ import {
   type LinkFlowDeps,
   providerRegistry,
   pubsubLinkEvents,
+  RateLimitWarnings,
   Refresher,
   type RefreshTiming,
   Vault,
@@ -36,6 +37,7 @@ export async function wireVault(input: {
     allowInsecureIssuers: input.allowInsecureIssuers ?? false,
   });
   const events = await pubsubLinkEvents(input.pubsub);
+  const rateLimitWarnings = new RateLimitWarnings(logger);
   // The refresher works on the connection holding the link's lock, as its own system actor.
   const refresher = new Refresher({
     db: database.db,
@@ -47,6 +49,7 @@ export async function wireVault(input: {
     timing: input.refreshTiming ?? {},
     // Each refresh in progress holds a connection; leave most of the pool to requests.
     maxConcurrent: Math.max(1, Math.floor(config.dbPoolMax / 2)),
+    rateLimitWarnings,
   });
   const vault = new Vault({
     registry,
@@ -55,6 +58,7 @@ export async function wireVault(input: {
     clock,
     logger,
     refreshAheadMs: config.externalAuthRefreshAhead,
+    rateLimitWarnings,
   });
   const linkFlow: LinkFlowDeps = { registry, events, clock, accessUrl: config.accessUrl };
   return { vault, linkFlow, close: events.close };

@@ -18,6 +18,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       oauth_token_issued_at        timestamptz NOT NULL DEFAULT now(),
       oauth_extra                  jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(oauth_extra) = 'object'),
       oauth_refresh_failure_reason text NOT NULL DEFAULT '',
+      -- Who the user is upstream (GitHub login, GitLab username, OIDC preferred_username),
+      -- as the provider said when the link was made; shown to the user, never trusted for access.
+      upstream_login               text NOT NULL DEFAULT '',
       created_at                   timestamptz NOT NULL DEFAULT now(),
       updated_at                   timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (user_id, provider_id)

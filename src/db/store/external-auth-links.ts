@@ -32,7 +32,9 @@ export interface ExternalAuthLinksStore {
   getExternalAuthLink(arg: LinkKey): Promise<ExternalAuthLink | undefined>;
   listExternalAuthLinksOfUser(arg: { userId: string }, filter?: RowFilter): Promise<ExternalAuthLink[]>;
   /** Links (or re-links) a user: new tokens, and any recorded failure forgotten. */
-  upsertExternalAuthLink(arg: LinkKey & { tokens: LinkTokens }): Promise<ExternalAuthLink>;
+  upsertExternalAuthLink(
+    arg: LinkKey & { tokens: LinkTokens; upstreamLogin?: string | undefined },
+  ): Promise<ExternalAuthLink>;
   /**
    * Saves refreshed tokens only if the refresh token is still the one that was spent:
    * returns false when another refresher (or a re-link) got there first.
@@ -77,7 +79,7 @@ export function externalAuthLinksStore(db: Kysely<Database>): ExternalAuthLinksS
       }
       return q.orderBy('provider_id').execute();
     },
-    upsertExternalAuthLink: ({ userId, providerId, tokens }) => {
+    upsertExternalAuthLink: ({ userId, providerId, tokens, upstreamLogin }) => {
       const values = {
         oauth_access_token: tokens.accessToken,
         oauth_refresh_token: tokens.refreshToken,
@@ -85,6 +87,7 @@ export function externalAuthLinksStore(db: Kysely<Database>): ExternalAuthLinksS
         oauth_token_issued_at: tokens.issuedAt,
         oauth_extra: JSON.stringify(tokens.extra),
         oauth_refresh_failure_reason: '',
+        upstream_login: upstreamLogin ?? '',
       };
       return db
         .insertInto('external_auth_links')
