@@ -356,6 +356,20 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
     await as('bob').insertExternalAuthLinkState(linkState(u.bob as User, 1));
     await as('alice').insertExternalAuthLinkState(linkState(u.alice as User, 2));
   },
+  getExternalAuthLinkState: async () => {
+    await kit.raw.insertExternalAuthLinkState(linkState(u.bob as User, 3));
+    const arg = { stateHash: Buffer.alloc(32, 3), now: new Date() };
+    // Someone else's device code is refused (the caller may not link for Bob)...
+    await refused(as('alice').getExternalAuthLinkState(arg), 'create');
+    await refused(as('orgAdmin').getExternalAuthLinkState(arg), 'create');
+    // ...and reading is not taking: Bob can read it on every poll, until it expires.
+    expect(await as('bob').getExternalAuthLinkState(arg)).toMatchObject({ user_id: u.bob?.id });
+    expect(await as('bob').getExternalAuthLinkState(arg)).toMatchObject({ provider_id: 'github' });
+    expect(
+      await as('bob').getExternalAuthLinkState({ ...arg, now: new Date(Date.now() + 3600_000) }),
+    ).toBeUndefined();
+    expect(await kit.raw.consumeExternalAuthLinkState(arg)).toBeDefined();
+  },
   consumeExternalAuthLinkState: async () => {
     const now = new Date();
     // Bob's state presented by Alice is refused, and burnt.
@@ -386,7 +400,67 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
     expect(await as('bob').deleteExternalAuthLink(key)).toMatchObject({ oauth_access_token: 'at-2' });
     expect(await kit.raw.getExternalAuthLink(key)).toBeUndefined();
   },
+  upsertOidcLink: async () => {
+    const arg = oidcLink(u.bob as User);
+    await refused(as('bob').upsertOidcLink(arg), 'create');
+    await refused(kit.authz.as(systemActors.systemAuthn).upsertOidcLink(arg), 'create');
+    expect(await kit.authz.as(systemActors.systemSessions).upsertOidcLink(arg)).toMatchObject({
+      subject: 'sub-bob',
+    });
+  },
+  getOidcLinkByUser: async () => {
+    await refused(as('alice').getOidcLinkByUser({ userId: u.bob?.id as string }), 'read');
+    // Not even its owner reads it through the API: it holds the provider's tokens.
+    await refused(as('bob').getOidcLinkByUser({ userId: u.bob?.id as string }), 'read');
+    expect(await as('owner').getOidcLinkByUser({ userId: u.bob?.id as string })).toBeDefined();
+    expect(
+      await kit.authz.as(systemActors.systemAuthn).getOidcLinkByUser({ userId: u.bob?.id as string }),
+    ).toBeDefined();
+  },
+  getOidcLinkBySubject: async () => {
+    const arg = { issuer: 'https://idp.example', subject: 'sub-bob' };
+    await refused(as('alice').getOidcLinkBySubject(arg), 'read');
+    expect(await kit.authz.as(systemActors.systemSessions).getOidcLinkBySubject(arg)).toMatchObject({
+      user_id: u.bob?.id,
+    });
+  },
+  updateOidcLinkRefreshToken: async () => {
+    const next = { ...oidcLink(u.bob as User).tokens, refreshToken: 'ort-2' };
+    const arg = { userId: u.bob?.id as string, oldRefreshToken: 'ort-1', tokens: next };
+    await refused(as('bob').updateOidcLinkRefreshToken(arg), 'update');
+    await refused(kit.authz.as(systemActors.systemAuthn).updateOidcLinkRefreshToken(arg), 'update');
+    const refresher = kit.authz.as(systemActors.systemExternalAuthRefresher);
+    expect(await refresher.updateOidcLinkRefreshToken(arg)).toBe(true);
+    expect(await refresher.updateOidcLinkRefreshToken(arg)).toBe(false);
+  },
+  updateOidcLinkRefreshFailure: async () => {
+    const arg = { userId: u.bob?.id as string, oldRefreshToken: 'ort-2', reason: 'invalid_grant' };
+    await refused(as('alice').updateOidcLinkRefreshFailure(arg), 'update');
+    expect(await kit.authz.as(systemActors.systemExternalAuthRefresher).updateOidcLinkRefreshFailure(arg)).toBe(
+      true,
+    );
+    expect(await kit.raw.getOidcLinkByUser({ userId: u.bob?.id as string })).toMatchObject({
+      oauth_refresh_token: '',
+      oauth_refresh_failure_reason: 'invalid_grant',
+    });
+  },
 };
+
+function oidcLink(owner: User) {
+  return {
+    userId: owner.id,
+    issuer: 'https://idp.example',
+    subject: `sub-${owner.username}`,
+    tokens: {
+      accessToken: 'oat-1',
+      refreshToken: 'ort-1',
+      expiry: new Date(Date.now() + 3600_000),
+      issuedAt: new Date(),
+      extra: {},
+    },
+    claims: { email: owner.email, email_verified: true, username: owner.username, name: '', groups: [] },
+  };
+}
 
 function link(owner: User) {
   return {

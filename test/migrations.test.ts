@@ -37,6 +37,7 @@ it('lets replicas that start together all migrate: one applies, the others find 
     'custom_roles',
     'external_auth_link_states',
     'external_auth_links',
+    'oidc_links',
     'organization_members',
     'organizations',
     'rate_limits',

@@ -12,10 +12,12 @@ import type {
   LinkTokens,
   ListUsersArgs,
   MemberKey,
+  OidcLink,
   Organization,
   OrganizationMember,
   Store,
   TxOptions,
+  UpsertOidcLinkArgs,
   User,
   UserStatus,
 } from '../db/index.ts';
@@ -406,6 +408,17 @@ export class AuthorizedStore implements Store {
     return this.#inner.insertExternalAuthLinkState(arg);
   }
 
+  // A device flow's state is read on every poll: the caller must be allowed to link for the
+  // user who started it, or a leaked device code would link into (or from) their account.
+  async getExternalAuthLinkState(arg: {
+    stateHash: Buffer;
+    now: Date;
+  }): Promise<ExternalAuthLinkState | undefined> {
+    const state = await this.#inner.getExternalAuthLinkState(arg);
+    if (state) this.#check('create', linkKeyObject({ userId: state.user_id, providerId: state.provider_id }));
+    return state;
+  }
+
   async consumeExternalAuthLinkState(arg: {
     stateHash: Buffer;
     now: Date;
@@ -416,6 +429,45 @@ export class AuthorizedStore implements Store {
     if (state) this.#check('create', linkKeyObject({ userId: state.user_id, providerId: state.provider_id }));
     return state;
   }
+
+  // OIDC login links: owned by their user; sign-in (systemSessions) and authentication
+  // (systemAuthn) are the only writers.
+
+  async getOidcLinkByUser(arg: { userId: string }): Promise<OidcLink | undefined> {
+    return this.#visible(await this.#inner.getOidcLinkByUser(arg), oidcLinkObject);
+  }
+
+  async getOidcLinkBySubject(arg: { issuer: string; subject: string }): Promise<OidcLink | undefined> {
+    return this.#visible(await this.#inner.getOidcLinkBySubject(arg), oidcLinkObject);
+  }
+
+  async upsertOidcLink(arg: UpsertOidcLinkArgs): Promise<OidcLink> {
+    this.#check('create', { type: 'oidc_link', id: arg.userId, ownerId: arg.userId });
+    this.#check('update', { type: 'oidc_link', id: arg.userId, ownerId: arg.userId });
+    return this.#inner.upsertOidcLink(arg);
+  }
+
+  async updateOidcLinkRefreshToken(arg: {
+    userId: string;
+    oldRefreshToken: string;
+    tokens: LinkTokens;
+  }): Promise<boolean> {
+    this.#check('update', { type: 'oidc_link', id: arg.userId, ownerId: arg.userId });
+    return this.#inner.updateOidcLinkRefreshToken(arg);
+  }
+
+  async updateOidcLinkRefreshFailure(arg: {
+    userId: string;
+    oldRefreshToken: string;
+    reason: string;
+  }): Promise<boolean> {
+    this.#check('update', { type: 'oidc_link', id: arg.userId, ownerId: arg.userId });
+    return this.#inner.updateOidcLinkRefreshFailure(arg);
+  }
+}
+
+function oidcLinkObject(link: OidcLink): AuthzObject {
+  return { type: 'oidc_link', id: link.user_id, ownerId: link.user_id };
 }
 
 function linkObject(link: ExternalAuthLink): AuthzObject {

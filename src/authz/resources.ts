@@ -16,6 +16,7 @@ export const RESOURCES = {
   api_key: CRUD,
   external_auth_provider: ['read'],
   external_auth_link: CRUD,
+  oidc_link: CRUD,
   oauth2_app: CRUD,
   oauth2_app_secret: CRUD,
   oauth2_app_code_token: ['create', 'read', 'delete'],

@@ -38,11 +38,17 @@ export const systemActors = {
     ...allow('organization_member', 'read'),
     ...allow('role', 'read'),
     ...allow('api_key', 'read', 'update'),
+    // AK-6: an OIDC session is valid only with a valid link (refreshing it is the refresher's job).
+    ...allow('oidc_link', 'read'),
   ]),
   /** Fills caches shared by many callers (organization lookups); each read is then authorized per caller. */
   systemDirectory: actor('directory', [...allow('organization', 'read')]),
   /** Signs people in and out: mints and deletes their session keys. */
-  systemSessions: actor('sessions', [...allow('api_key', 'create', 'read', 'delete')]),
+  systemSessions: actor('sessions', [
+    ...allow('api_key', 'create', 'read', 'delete'),
+    // OIDC sign-in: finds the user by their link, records the link's tokens and claims.
+    ...allow('oidc_link', 'create', 'read', 'update'),
+  ]),
   /** The OAuth2 authorization server: apps, their secrets, codes and tokens. */
   systemOAuth2: actor('oauth2', [
     ...allow('user', 'read'),
@@ -51,11 +57,12 @@ export const systemActors = {
     ...allow('oauth2_app_code_token', 'create', 'read', 'delete'),
     ...allow('api_key', 'create', 'read', 'delete'),
   ]),
-  /** Refreshes upstream tokens of external-auth links. */
+  /** Refreshes upstream tokens: of external-auth links, and of OIDC login links (AK-6). */
   systemExternalAuthRefresher: actor('external-auth-refresher', [
     ...allow('user', 'read'),
     ...allow('external_auth_provider', 'read'),
     ...allow('external_auth_link', 'read', 'update'),
+    ...allow('oidc_link', 'read', 'update'),
   ]),
   /** Deletes what has expired: keys, codes and tokens. */
   systemPurge: actor('purge', [

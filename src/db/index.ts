@@ -29,6 +29,7 @@ export {
   RowNotFoundError,
   type Store,
   type StoreHooks,
+  type UpsertOidcLinkArgs,
 } from './store/index.ts';
 export { createInTx, type InTx, type Isolation, type TxOptions } from './tx.ts';
 export { DatabaseUnavailableError, describeDatabaseUrl, waitForDatabase } from './wait.ts';

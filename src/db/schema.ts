@@ -114,6 +114,29 @@ export interface ExternalAuthLinkStatesTable {
   expires_at: Timestamp;
 }
 
+/** The identity claims kept for an OIDC login link (see src/apikeys/oidc-claims.ts). */
+export interface OidcClaims {
+  email: string;
+  email_verified: boolean;
+  username: string;
+  name: string;
+  groups: string[];
+}
+
+export interface OidcLinksTable {
+  user_id: string;
+  issuer: string;
+  subject: string;
+  oauth_access_token: string;
+  oauth_refresh_token: string;
+  oauth_expiry: Date | null;
+  oauth_token_issued_at: Timestamp;
+  oauth_refresh_failure_reason: Generated<string>;
+  claims: ColumnType<OidcClaims, string, string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
@@ -122,6 +145,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   external_auth_links: ExternalAuthLinksTable;
   external_auth_link_states: ExternalAuthLinkStatesTable;
+  oidc_links: OidcLinksTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -133,3 +157,4 @@ export type CustomRole = Selectable<CustomRolesTable>;
 export type ApiKey = Selectable<ApiKeysTable>;
 export type ExternalAuthLink = Selectable<ExternalAuthLinksTable>;
 export type ExternalAuthLinkState = Selectable<ExternalAuthLinkStatesTable>;
+export type OidcLink = Selectable<OidcLinksTable>;

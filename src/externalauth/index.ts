@@ -10,6 +10,7 @@ export {
   type LinkFlowErrorCode,
   startLink,
 } from './link-flow.ts';
+export { EXTERNAL_AUTH_LINKS, type LinkTable, OIDC_LINKS, type RefreshableLink } from './link-tables.ts';
 export type { UpstreamProvider } from './provider.ts';
 export { DEFAULT_REFRESH_TIMING, Refresher, type RefresherDeps, type RefreshTiming } from './refresh.ts';
 export {

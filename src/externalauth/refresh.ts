@@ -10,6 +10,7 @@ import {
 import type { Metrics } from '../observability/index.ts';
 import { vaultErrors } from './errors.ts';
 import { isFresh, isUnexpired } from './freshness.ts';
+import { EXTERNAL_AUTH_LINKS, type LinkTable, type RefreshableLink } from './link-tables.ts';
 import type { UpstreamProvider } from './provider.ts';
 import { requestToken, type TokenResult, toLinkTokens } from './token-client.ts';
 import { type RateLimitWarnings, validateToken } from './validate.ts';
@@ -80,7 +81,7 @@ export interface RefresherDeps {
 export class Refresher {
   readonly #deps: RefresherDeps;
   readonly #timing: RefreshTiming;
-  readonly #inflight = new Map<string, Promise<ExternalAuthLink>>();
+  readonly #inflight = new Map<string, Promise<RefreshableLink>>();
   readonly #slots: Semaphore;
 
   constructor(deps: RefresherDeps) {
@@ -90,48 +91,60 @@ export class Refresher {
   }
 
   /**
-   * A usable link for (user, provider), refreshing it if it is due. Resolves with the
-   * link row as saved; rejects with a VaultError (relink_required, upstream_unavailable,
-   * not_linked). The caller must already have been allowed to read the link.
+   * A usable external-auth link for (user, provider), refreshing it if it is due. Resolves
+   * with the link row as saved; rejects with a VaultError (relink_required,
+   * upstream_unavailable, upstream_error, not_linked). The caller must already have been
+   * allowed to read the link.
    */
   refresh(provider: UpstreamProvider, userId: string): Promise<ExternalAuthLink> {
-    const key = `${userId}\u0000${provider.id}`;
-    const running = this.#inflight.get(key);
+    return this.refreshLink(EXTERNAL_AUTH_LINKS, provider, userId);
+  }
+
+  /** The same for any kind of link (OIDC login links use it, AK-6). */
+  refreshLink<L extends RefreshableLink>(
+    table: LinkTable<L>,
+    provider: UpstreamProvider,
+    userId: string,
+  ): Promise<L> {
+    const key = `${table.kind}\u0000${userId}\u0000${provider.id}`;
+    const running = this.#inflight.get(key) as Promise<L> | undefined;
     if (running) {
       this.#deps.metrics?.externalAuthRefreshes.inc({ provider: provider.id, outcome: 'joined' });
       return running;
     }
     const started = this.#slots
-      .run(() => this.#refreshLocked(provider, userId))
+      .run(() => this.#refreshLocked(table, provider, userId))
       .finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, started);
     return started;
   }
 
-  async #refreshLocked(provider: UpstreamProvider, userId: string): Promise<ExternalAuthLink> {
-    const lockName = `latchkey:external-auth:${userId}:${provider.id}`;
+  async #refreshLocked<L extends RefreshableLink>(
+    table: LinkTable<L>,
+    provider: UpstreamProvider,
+    userId: string,
+  ): Promise<L> {
+    const lockName = `latchkey:${table.kind}:${userId}:${provider.id}`;
     try {
       return await withAdvisoryLock(this.#deps.db, lockName, this.#timing.lockTimeoutMs, (conn) =>
-        this.#refreshHoldingLock(provider, userId, this.#deps.storeOn(conn)),
+        this.#refreshHoldingLock(table, provider, userId, this.#deps.storeOn(conn)),
       );
     } catch (err) {
       if (!(err instanceof LockTimeoutError)) throw err;
       // Another replica held the link for longer than we wait. Its work may have landed.
-      const link = await this.#deps
-        .storeOn(this.#deps.db)
-        .getExternalAuthLink({ userId, providerId: provider.id });
+      const link = await table.read(this.#deps.storeOn(this.#deps.db), userId, provider.id);
       if (link && isUnexpired(link, this.#deps.clock())) return link;
       throw vaultErrors.upstreamUnavailable(provider.id, 'lock_timeout');
     }
   }
 
-  async #refreshHoldingLock(
+  async #refreshHoldingLock<L extends RefreshableLink>(
+    table: LinkTable<L>,
     provider: UpstreamProvider,
     userId: string,
     store: DataStore,
-  ): Promise<ExternalAuthLink> {
-    const key = { userId, providerId: provider.id };
-    const link = await store.getExternalAuthLink(key);
+  ): Promise<L> {
+    const link = await table.read(store, userId, provider.id);
     if (!link) throw vaultErrors.notLinked(provider.id);
     // Rule 1/2: whoever held the lock before us may have refreshed already.
     if (isFresh(link, this.#deps.clock(), this.#deps.refreshAheadMs)) {
@@ -145,31 +158,27 @@ export class Refresher {
     if (result.ok) {
       // Rule 4: save first. Nothing may come between the provider's answer and this write.
       const tokens = toLinkTokens(result.tokens, this.#deps.clock(), old);
-      const saved = await store.updateExternalAuthLinkRefreshToken({ ...key, oldRefreshToken: old, tokens });
+      const saved = await table.save(store, userId, provider.id, old, tokens);
       this.#outcome(provider, userId, saved ? 'refreshed' : 'superseded');
       // Rule 3: if the row moved under us (a re-link), what is there now wins.
-      const now = await store.getExternalAuthLink(key);
+      const now = await table.read(store, userId, provider.id);
       if (!now) throw vaultErrors.notLinked(provider.id);
       // Only now, with the new token safe, ask the provider whether it works. The answer
       // is logged, never acted on: a rate-limited or failing check must not cost the token.
-      await this.#checkAfterRefresh(provider, userId, now);
+      await this.#checkAfterRefresh(provider, userId, now.oauth_access_token);
       return now;
     }
 
     const failure = result.failure;
     if (failure.kind === 'permanent') {
       // Rule 5: a winner elsewhere may have spent our token; its result is in the row.
-      const current = await store.getExternalAuthLink(key);
+      const current = await table.read(store, userId, provider.id);
       if (current && current.oauth_refresh_token !== old && current.oauth_refresh_token !== '') {
         this.#outcome(provider, userId, 'superseded');
         return current;
       }
       // Rule 6.
-      await store.updateExternalAuthLinkRefreshFailure({
-        ...key,
-        oldRefreshToken: old,
-        reason: failure.reason,
-      });
+      await table.fail(store, userId, provider.id, old, failure.reason);
       this.#outcome(provider, userId, 'permanent', failure.reason);
       throw vaultErrors.relinkRequired(provider.id, failure.reason);
     }
@@ -191,13 +200,9 @@ export class Refresher {
     }
   }
 
-  async #checkAfterRefresh(
-    provider: UpstreamProvider,
-    userId: string,
-    link: ExternalAuthLink,
-  ): Promise<void> {
+  async #checkAfterRefresh(provider: UpstreamProvider, userId: string, accessToken: string): Promise<void> {
     if (provider.validateUrl === undefined) return;
-    const check = await validateToken(provider, link.oauth_access_token, {
+    const check = await validateToken(provider, accessToken, {
       timeoutMs: this.#timing.upstreamTimeoutMs,
       fetch: this.#deps.fetch,
     });
@@ -211,7 +216,7 @@ export class Refresher {
     );
   }
 
-  #unrefreshable(provider: UpstreamProvider, link: ExternalAuthLink): ExternalAuthLink {
+  #unrefreshable<L extends RefreshableLink>(provider: UpstreamProvider, link: L): L {
     if (isUnexpired(link, this.#deps.clock())) return link;
     const reason = link.oauth_refresh_failure_reason || (provider.noRefresh ? 'refresh_disabled' : 'expired');
     throw vaultErrors.relinkRequired(provider.id, reason);

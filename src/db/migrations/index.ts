@@ -4,6 +4,7 @@ import * as m0002 from './0002_custom_roles.ts';
 import * as m0003 from './0003_api_keys.ts';
 import * as m0004 from './0004_rate_limits.ts';
 import * as m0005 from './0005_external_auth.ts';
+import * as m0006 from './0006_oidc_links.ts';
 
 // Listed explicitly rather than read from the folder: the set of migrations is then part
 // of the code under review, type-checked, and identical in every replica.
@@ -13,4 +14,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003_api_keys': m0003,
   '0004_rate_limits': m0004,
   '0005_external_auth': m0005,
+  '0006_oidc_links': m0006,
 };

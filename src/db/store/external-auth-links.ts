@@ -48,6 +48,8 @@ export interface ExternalAuthLinksStore {
   ): Promise<boolean>;
   deleteExternalAuthLink(arg: LinkKey): Promise<ExternalAuthLink | undefined>;
   insertExternalAuthLinkState(arg: InsertExternalAuthLinkStateArgs): Promise<void>;
+  /** Reads a link flow's state without taking it (a device flow polls many times); undefined once expired. */
+  getExternalAuthLinkState(arg: { stateHash: Buffer; now: Date }): Promise<ExternalAuthLinkState | undefined>;
   /** Takes a link flow's state: single use, and only before it expires. */
   consumeExternalAuthLinkState(arg: {
     stateHash: Buffer;
@@ -153,6 +155,13 @@ export function externalAuthLinksStore(db: Kysely<Database>): ExternalAuthLinksS
         })
         .execute();
     },
+    getExternalAuthLinkState: ({ stateHash, now }) =>
+      db
+        .selectFrom('external_auth_link_states')
+        .selectAll()
+        .where('state_hash', '=', stateHash)
+        .where('expires_at', '>', now)
+        .executeTakeFirst(),
     consumeExternalAuthLinkState: async ({ stateHash, now }) => {
       const row = await db
         .deleteFrom('external_auth_link_states')

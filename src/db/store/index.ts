@@ -5,6 +5,7 @@ import { type ApiKeysStore, apiKeysStore } from './api-keys.ts';
 import { type CustomRolesStore, customRolesStore } from './custom-roles.ts';
 import { type ExternalAuthLinksStore, externalAuthLinksStore } from './external-auth-links.ts';
 import { type MembersStore, membersStore } from './members.ts';
+import { type OidcLinksStore, oidcLinksStore } from './oidc-links.ts';
 import { type OrganizationsStore, organizationsStore } from './organizations.ts';
 import { type UsersStore, usersStore } from './users.ts';
 
@@ -14,6 +15,7 @@ export { RowNotFoundError } from './errors.ts';
 export type { InsertExternalAuthLinkStateArgs, LinkKey, LinkTokens } from './external-auth-links.ts';
 export { applyFilter, type FilterColumns, type RowFilter } from './filter.ts';
 export type { MemberKey } from './members.ts';
+export type { UpsertOidcLinkArgs } from './oidc-links.ts';
 export type { InsertUserArgs, ListUsersArgs } from './users.ts';
 
 /** Every query Latchkey runs, one typed method each, grouped by table family. */
@@ -22,7 +24,8 @@ export type DataStore = UsersStore &
   MembersStore &
   CustomRolesStore &
   ApiKeysStore &
-  ExternalAuthLinksStore;
+  ExternalAuthLinksStore &
+  OidcLinksStore;
 
 export interface Store extends DataStore {
   /** Runs `fn` with a store bound to one transaction (see inTx for the retry rules). */
@@ -63,6 +66,7 @@ export function createStore(db: Kysely<Database>, inTx: InTx, hooks: StoreHooks 
     ...customRolesStore(db),
     ...apiKeysStore(db),
     ...externalAuthLinksStore(db),
+    ...oidcLinksStore(db),
   };
   const notify = hooks.rolesChanged;
   if (notify) {
