@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { EXIT, exitWithError } from './exit.ts';
+import { gitCredentialCommand } from './git-credential.ts';
 import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { serverCommand } from './server.ts';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   program.addCommand(migrateCommand());
   program.addCommand(usersCommand());
   program.addCommand(keysCommand());
+  program.addCommand(gitCredentialCommand());
   // Usage errors exit 2 (as config errors do) so scripts can tell them from failures.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

@@ -39,6 +39,8 @@ export function registerExternalAuthRoutes(app: FastifyInstance, deps: RouteDeps
         display_name: s.provider.displayName,
         icon: s.provider.icon,
         device_flow: s.provider.deviceFlow,
+        // Repository URLs this provider serves, for `latchkey git-credential` (EA-10).
+        regex: s.provider.regex?.source ?? null,
         linked: s.linked,
         linked_at: s.linkedAt?.toISOString() ?? null,
         expires_at: s.expiresAt?.toISOString() ?? null,
