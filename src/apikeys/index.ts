@@ -1,6 +1,17 @@
 export { findUserKey } from './find.ts';
 export { type IssuedKey, type IssueKeyInput, issueKey } from './issue.ts';
 export { KEYS_CHANNEL, KeyCache } from './key-cache.ts';
+export { type ClaimMapping, mapClaims, usernameFrom } from './oidc-claims.ts';
+export {
+  OIDC_CALLBACK_PATH,
+  OIDC_LOGIN_ERRORS,
+  type OidcFlow,
+  OidcLogin,
+  type OidcLoginDeps,
+  OidcLoginError,
+  type OidcLoginErrorCode,
+} from './oidc-login.ts';
+export { OidcSessionCheck, type OidcSessionDeps } from './oidc-session.ts';
 export { hashPassword, verifyPassword } from './passwords.ts';
 export {
   CANONICAL_SCOPES,

@@ -8,6 +8,7 @@ export const VALIDATION_CODES = [
   'expired',
   'user_deleted',
   'user_suspended',
+  'session_link_invalid',
   'internal',
 ] as const;
 export type ValidationCode = (typeof VALIDATION_CODES)[number];

@@ -136,6 +136,40 @@ export const OPTIONS = {
     default: 'http://127.0.0.1:3000',
     schema: httpUrl,
   }),
+  trustProxy: option({
+    key: 'trustProxy',
+    group: 'server',
+    description:
+      'Proxies (load balancers) whose X-Forwarded-For is believed, comma-separated: addresses, CIDR ranges, or loopback, linklocal, uniquelocal; false believes none. Rate limits and logs then use the client address the nearest untrusted hop reports.',
+    valueName: 'addresses',
+    default: 'false',
+    // fastify's trustProxy (proxy-addr) takes the same list. `true` (believe anyone) is
+    // refused: any client could then pick its own address and so its own rate-limit bucket.
+    schema: z.string().transform((text, ctx): false | string[] => {
+      if (text.trim().toLowerCase() === 'false') return false;
+      const entries = text.split(',').map((e) => e.trim());
+      for (const entry of entries) {
+        if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+        if (entry.toLowerCase() === 'true') {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'true would believe anyone: any client could choose its address; list the proxies',
+          });
+        } else if (!z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()]).safeParse(entry).success) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${entry}" is not an IP address or CIDR range (such as 10.0.0.0/8), loopback, linklocal or uniquelocal`,
+          });
+        } else if (entry.endsWith('/0')) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${entry}" trusts every address: any client could choose the address it is limited by`,
+          });
+        }
+      }
+      return entries;
+    }),
+  }),
   shutdownTimeout: option({
     key: 'shutdownTimeout',
     group: 'server',
@@ -290,6 +324,73 @@ export const OPTIONS = {
     default: '2m',
     schema: duration(0, 86_400_000),
   }),
+  oidcIssuerUrl: option({
+    key: 'oidcIssuerUrl',
+    group: 'auth',
+    description:
+      'OpenID Connect issuer users may sign in with (discovery at <issuer>/.well-known/openid-configuration). Unset: no OIDC sign-in.',
+    valueName: 'url',
+    default: undefined,
+    schema: httpUrl,
+  }),
+  oidcClientId: option({
+    key: 'oidcClientId',
+    group: 'auth',
+    description: 'Client id Latchkey has at the OIDC issuer; its redirect URI is <access url>/login/oidc/callback.',
+    valueName: 'id',
+    default: undefined,
+    schema: z.string().min(1, 'must not be empty'),
+  }),
+  oidcClientSecret: option({
+    key: 'oidcClientSecret',
+    group: 'auth',
+    description: 'Client secret at the OIDC issuer (empty for a public client, which then relies on PKCE).',
+    valueName: 'secret',
+    default: undefined,
+    schema: z.string(),
+    secret: true,
+  }),
+  oidcScopes: option({
+    key: 'oidcScopes',
+    group: 'auth',
+    description:
+      'Scopes asked for at sign-in, comma or space separated. Add offline_access (or your provider\'s equivalent) to get a refresh token.',
+    valueName: 'scopes',
+    default: 'openid,profile,email',
+    schema: z.string().transform((text) => text.split(/[\s,]+/).filter((s) => s !== '')),
+  }),
+  oidcUsernameClaim: option({
+    key: 'oidcUsernameClaim',
+    group: 'auth',
+    description: 'ID-token claim that becomes the username of a user created at first sign-in.',
+    valueName: 'claim',
+    default: 'preferred_username',
+    schema: z.string().min(1, 'must not be empty'),
+  }),
+  oidcEmailClaim: option({
+    key: 'oidcEmailClaim',
+    group: 'auth',
+    description: 'ID-token claim holding the email address; only a verified address (email_verified) is trusted to match an existing user.',
+    valueName: 'claim',
+    default: 'email',
+    schema: z.string().min(1, 'must not be empty'),
+  }),
+  oidcAllowSignups: option({
+    key: 'oidcAllowSignups',
+    group: 'auth',
+    description: 'Create a user at their first OIDC sign-in; when false, only existing users may sign in with OIDC.',
+    valueName: 'bool',
+    default: 'true',
+    schema: boolean,
+  }),
+  oidcSignInText: option({
+    key: 'oidcSignInText',
+    group: 'auth',
+    description: 'Label of the sign-in button on the login page.',
+    valueName: 'text',
+    default: 'Sign in with OpenID Connect',
+    schema: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+  }),
   dbQueryMetrics: option({
     key: 'dbQueryMetrics',
     group: 'observability',
@@ -332,6 +433,10 @@ export const CROSS_CHECKS: ReadonlyArray<(c: Config) => { key: OptionKey; messag
   (c) =>
     c.rateLimitStore === 'redis' && c.redisUrl === undefined
       ? { key: 'rateLimitStore', message: 'is redis, but REDIS_URL is not set' }
+      : undefined,
+  (c) =>
+    c.oidcIssuerUrl !== undefined && c.oidcClientId === undefined
+      ? { key: 'oidcClientId', message: 'is required when LATCHKEY_OIDC_ISSUER_URL is set' }
       : undefined,
   (c) =>
     c.defaultTokenLifetime > c.maxTokenLifetime

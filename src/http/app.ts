@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import type { ApiKeyValidationError } from '../apikeys/index.ts';
+import type { ApiKeyValidationError, OidcLogin } from '../apikeys/index.ts';
 import type { AuthzStore, SubjectCache } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
 import type { DatabaseHandle } from '../db/index.ts';
@@ -30,6 +30,8 @@ export interface AppDeps {
   /** The token vault and the link flow (external auth). */
   readonly vault: Vault;
   readonly linkFlow: LinkFlowDeps;
+  /** OIDC sign-in (disabled unless configured). */
+  readonly oidcLogin: OidcLogin;
   /** Replaces the default authenticator (tests). */
   readonly authenticate?: Authenticator | undefined;
 }
@@ -43,6 +45,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: requestId,
     requestIdHeader: false,
+    // request.ip (rate-limit buckets, logs) honours X-Forwarded-For only from these proxies;
+    // from anyone else the header is ignored, so a client cannot pick its own address.
+    trustProxy: deps.config.trustProxy,
     // Reject at once while closing, so load balancers retry another replica.
     return503OnClosing: true,
   });

@@ -1,5 +1,5 @@
 import { ForbiddenError, type Subject } from '../authz/index.ts';
-import { SQLSTATE, type Store, sqlState, type User, type UserStatus } from '../db/index.ts';
+import { type LoginType, SQLSTATE, type Store, sqlState, type User, type UserStatus } from '../db/index.ts';
 import { IdentityError } from './errors.ts';
 import { unlessHidden } from './hidden.ts';
 import { isUuid, USERNAME_PATTERN } from './refs.ts';
@@ -28,6 +28,8 @@ export interface CreateUserInput {
   readonly name?: string | undefined;
   readonly siteRoles?: readonly string[] | undefined;
   readonly hashedPassword?: string | null;
+  /** How they sign in; password unless said (OIDC sign-up creates `oidc` users). */
+  readonly loginType?: LoginType | undefined;
 }
 
 /** Creates a user and makes them a member of the default organization, atomically. */
@@ -42,6 +44,7 @@ export async function createUser(store: Store, input: CreateUserInput): Promise<
           name: input.name ?? '',
           siteRoles,
           hashedPassword: input.hashedPassword ?? null,
+          ...(input.loginType ? { loginType: input.loginType } : {}),
         });
         const org = await tx.getDefaultOrganization();
         await tx.insertOrganizationMember({ organizationId: org.id, userId: user.id, roles: [] });

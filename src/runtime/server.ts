@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { KEYS_CHANNEL, KeyCache } from '../apikeys/index.ts';
+import { KEYS_CHANNEL, KeyCache, OidcLogin, OidcSessionCheck } from '../apikeys/index.ts';
 import { AUTHZ_CHANNEL, authorizingStore, encodeChange, SubjectCache, systemActors } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
 import {
@@ -103,14 +103,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const authz = authorizingStore(raw);
     subjects = new SubjectCache(authz.as(systemActors.systemAuthn));
     cleanup.push(await keys.attach(pubsub, logger));
-    const validateKey = keyAuthenticator({
-      config,
-      keys,
-      subjects,
-      store: authz.as(systemActors.systemAuthn),
-      logger,
-    });
-    cleanup.push(await subjects.attach(pubsub, logger));
     const vault = await wireVault({
       config,
       database,
@@ -121,6 +113,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       allowInsecureIssuers: options.allowInsecureIssuers,
     });
     cleanup.push(vault.close);
+    const oidcLogin = new OidcLogin({
+      config,
+      authz,
+      logger,
+      allowInsecureIssuer: options.allowInsecureIssuers ?? false,
+    });
+    const oidcSessions = new OidcSessionCheck({
+      login: oidcLogin,
+      refresher: vault.refresher,
+      store: authz.as(systemActors.systemAuthn),
+      logger,
+    });
+    const validateKey = keyAuthenticator({
+      config,
+      keys,
+      subjects,
+      store: authz.as(systemActors.systemAuthn),
+      logger,
+      oidcSessions,
+    });
+    cleanup.push(await subjects.attach(pubsub, logger));
 
     const app = buildApp({
       config,
@@ -132,6 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       validateKey,
       vault: vault.vault,
       linkFlow: vault.linkFlow,
+      oidcLogin,
       authenticate: options.authenticate,
     });
     cleanup.push(() => app.close());

@@ -14,6 +14,8 @@ import type { Logger, Metrics } from '../observability/index.ts';
 
 export interface VaultWiring {
   readonly vault: Vault;
+  /** Also refreshes OIDC login links (AK-6). */
+  readonly refresher: Refresher;
   readonly linkFlow: LinkFlowDeps;
   close(): Promise<void>;
 }
@@ -61,7 +63,7 @@ export async function wireVault(input: {
     rateLimitWarnings,
   });
   const linkFlow: LinkFlowDeps = { registry, events, clock, accessUrl: config.accessUrl };
-  return { vault, linkFlow, close: events.close };
+  return { vault, refresher, linkFlow, close: events.close };
 }
 
 function refresherStore(authz: AuthzStore) {

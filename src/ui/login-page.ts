@@ -4,15 +4,21 @@ export interface LoginPageInput {
   readonly redirect: string;
   readonly email?: string;
   readonly error?: string;
+  /** Label of the OIDC sign-in button, when OIDC sign-in is configured. */
+  readonly oidcText?: string | undefined;
 }
 
 /** The sign-in form: plain HTML, works without JavaScript. */
 export function loginPage(input: LoginPageInput): string {
   const error = input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : '';
+  const oidc = input.oidcText
+    ? `<p><a class="button" href="/login/oidc?redirect=${escapeHtml(encodeURIComponent(input.redirect))}">${escapeHtml(input.oidcText)}</a></p>`
+    : '';
   return page(
     'Sign in',
     `<h1>Sign in to Latchkey</h1>
 ${error}
+${oidc}
 <form method="post" action="/login">
   <input type="hidden" name="redirect" value="${escapeHtml(input.redirect)}">
   <label for="email">Email</label>
@@ -29,6 +35,7 @@ export function homePage(username: string): string {
   return page(
     'Home',
     `<h1>Signed in as ${escapeHtml(username)}</h1>
+<p><a href="/settings/external-auth">External accounts</a></p>
 <form method="post" action="/logout">
   <button type="submit">Sign out</button>
 </form>`,

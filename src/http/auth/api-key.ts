@@ -2,6 +2,7 @@ import {
   ApiKeyValidationError,
   type KeyCache,
   type KeyLookup,
+  type OidcSessionCheck,
   parseScopes,
   storeLookup,
   validateApiKey,
@@ -21,6 +22,8 @@ export interface KeyAuthDeps {
   readonly store: Store;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** AK-6: sessions from OIDC sign-in also need a valid OIDC link. */
+  readonly oidcSessions?: OidcSessionCheck | undefined;
 }
 
 const LAST_USED_EVERY_MS = 60_000;
@@ -74,6 +77,17 @@ export function keyAuthenticator(
     const valid = await validateApiKey(presented.token, { lookup, now });
     if (valid instanceof ApiKeyValidationError) return valid;
     const { key, user } = valid;
+    if (key.login_type === 'oidc' && deps.oidcSessions) {
+      let refusal: ApiKeyValidationError | undefined;
+      try {
+        refusal = await deps.oidcSessions.check(user);
+      } catch (err) {
+        return new ApiKeyValidationError('internal', 'Could not check the sign-in; try again.', {
+          cause: err,
+        });
+      }
+      if (refusal) return refusal;
+    }
     touch(key, now(), deps);
     const { limits, limitsKey } = limitsOf(key);
     try {

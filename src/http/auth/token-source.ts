@@ -47,7 +47,7 @@ export function presentedToken(request: FastifyRequest, allowQuery: boolean): Pr
   return undefined;
 }
 
-function readCookie(header: string | undefined, name: string): string | undefined {
+export function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');

@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import type { OidcLogin } from '../../apikeys/index.ts';
 import type { AuthzStore } from '../../authz/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { LinkFlowDeps, Vault } from '../../externalauth/index.ts';
 import { registerAuthcheckRoute } from './authcheck.ts';
 import { registerExternalAuthRoutes } from './external-auth.ts';
+import { registerDeviceFlowRoutes } from './external-auth-device.ts';
+import { registerExternalAuthPages } from './external-auth-pages.ts';
 import { registerKeyRoutes } from './keys.ts';
 import { decorateLoaders } from './loaders.ts';
 import { registerOrganizationRoutes } from './organizations.ts';
@@ -16,6 +19,7 @@ export interface RouteDeps {
   readonly config: Config;
   readonly vault: Vault;
   readonly linkFlow: LinkFlowDeps;
+  readonly oidcLogin: OidcLogin;
 }
 
 export function registerApiRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -27,7 +31,11 @@ export function registerApiRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerKeyRoutes(app, deps);
   registerSessionRoutes(app, deps);
   registerExternalAuthRoutes(app, deps);
+  registerDeviceFlowRoutes(app, deps);
   // Pages live in their own encapsulated scope: the form-body parser they need must not
   // make the JSON API accept urlencoded bodies.
-  app.register(async (pages) => registerPageRoutes(pages, deps));
+  app.register(async (pages) => {
+    registerPageRoutes(pages, deps);
+    registerExternalAuthPages(pages, deps);
+  });
 }
