@@ -436,9 +436,9 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
   updateOidcLinkRefreshFailure: async () => {
     const arg = { userId: u.bob?.id as string, oldRefreshToken: 'ort-2', reason: 'invalid_grant' };
     await refused(as('alice').updateOidcLinkRefreshFailure(arg), 'update');
-    expect(await kit.authz.as(systemActors.systemExternalAuthRefresher).updateOidcLinkRefreshFailure(arg)).toBe(
-      true,
-    );
+    expect(
+      await kit.authz.as(systemActors.systemExternalAuthRefresher).updateOidcLinkRefreshFailure(arg),
+    ).toBe(true);
     expect(await kit.raw.getOidcLinkByUser({ userId: u.bob?.id as string })).toMatchObject({
       oauth_refresh_token: '',
       oauth_refresh_failure_reason: 'invalid_grant',

@@ -336,7 +336,8 @@ export const OPTIONS = {
   oidcClientId: option({
     key: 'oidcClientId',
     group: 'auth',
-    description: 'Client id Latchkey has at the OIDC issuer; its redirect URI is <access url>/login/oidc/callback.',
+    description:
+      'Client id Latchkey has at the OIDC issuer; its redirect URI is <access url>/login/oidc/callback.',
     valueName: 'id',
     default: undefined,
     schema: z.string().min(1, 'must not be empty'),
@@ -354,7 +355,7 @@ export const OPTIONS = {
     key: 'oidcScopes',
     group: 'auth',
     description:
-      'Scopes asked for at sign-in, comma or space separated. Add offline_access (or your provider\'s equivalent) to get a refresh token.',
+      "Scopes asked for at sign-in, comma or space separated. Add offline_access (or your provider's equivalent) to get a refresh token.",
     valueName: 'scopes',
     default: 'openid,profile,email',
     schema: z.string().transform((text) => text.split(/[\s,]+/).filter((s) => s !== '')),
@@ -370,7 +371,8 @@ export const OPTIONS = {
   oidcEmailClaim: option({
     key: 'oidcEmailClaim',
     group: 'auth',
-    description: 'ID-token claim holding the email address; only a verified address (email_verified) is trusted to match an existing user.',
+    description:
+      'ID-token claim holding the email address; only a verified address (email_verified) is trusted to match an existing user.',
     valueName: 'claim',
     default: 'email',
     schema: z.string().min(1, 'must not be empty'),
@@ -378,7 +380,8 @@ export const OPTIONS = {
   oidcAllowSignups: option({
     key: 'oidcAllowSignups',
     group: 'auth',
-    description: 'Create a user at their first OIDC sign-in; when false, only existing users may sign in with OIDC.',
+    description:
+      'Create a user at their first OIDC sign-in; when false, only existing users may sign in with OIDC.',
     valueName: 'bool',
     default: 'true',
     schema: boolean,
