@@ -27,6 +27,8 @@ export interface ProviderContext {
   accessTokenTtlSeconds: number | null;
   deviceIntervalSeconds: number;
   deviceCodeTtlSeconds: number;
+  /** See FakeProviderOptions.latencyMs. */
+  latencyMs: number;
   issuer: string;
   urls: ProviderUrls;
   store: FakeStore;
@@ -39,6 +41,12 @@ export interface ProviderContext {
   revokedTokens: string[];
   /** The fixed rate-limit window the validate endpoint reports. */
   rateWindow: { startedAt: number; used: number } | undefined;
+}
+
+/** Waits out the simulated upstream latency (real time: the upstream is slow, not the test). */
+export function upstreamLatency(ctx: ProviderContext): Promise<void> {
+  if (ctx.latencyMs <= 0) return Promise.resolve();
+  return new Promise((resolve) => setTimeout(resolve, ctx.latencyMs));
 }
 
 /**

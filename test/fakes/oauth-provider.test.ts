@@ -423,6 +423,27 @@ describe('github flavour specifics', () => {
     expect((await refresh(fake, token)).status).toBe(200);
     expect(fake.stats).toMatchObject({ refreshCalls: 3, successfulRefreshes: 1 });
   });
+
+  it('answers the token and validate endpoints after the configured latency', async () => {
+    const latencyMs = 150;
+    const fake = await start({ flavour: 'github', latencyMs });
+    const { refresh_token: token = '' } = fake.mintTokens('octocat');
+    const elapsed = async (call: () => Promise<{ status: number }>) => {
+      const started = performance.now();
+      const { status } = await call();
+      return { status, ms: performance.now() - started };
+    };
+    const refreshed = await elapsed(() => refresh(fake, token));
+    const validated = await elapsed(() =>
+      fetch(fake.validateUrl, {
+        headers: { authorization: `Bearer ${fake.mintTokens('octocat').access_token}` },
+      }),
+    );
+    expect([refreshed.status, validated.status]).toEqual([200, 200]);
+    // libuv timers count whole milliseconds from the loop's cached time: allow 1 ms.
+    expect(refreshed.ms).toBeGreaterThanOrEqual(latencyMs - 1);
+    expect(validated.ms).toBeGreaterThanOrEqual(latencyMs - 1);
+  });
 });
 
 describe('oidc flavour with openid-client', () => {

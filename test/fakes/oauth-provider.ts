@@ -64,10 +64,10 @@ function urlsFor(base: string, paths: FlavourProfile['paths'], clientId: string)
   };
 }
 
-async function listen(server: Server): Promise<number> {
+async function listen(server: Server, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => resolve());
   });
   const address = server.address();
   if (!address || typeof address !== 'object') throw new Error('fake provider: no address');
@@ -82,7 +82,7 @@ export async function startFakeProvider(options: FakeProviderOptions): Promise<F
   const clientSecret = options.clientSecret ?? 'fake-secret';
   if (flavour === 'oidc') await signingKey();
   const server = createServer();
-  const base = `http://127.0.0.1:${await listen(server)}`;
+  const base = `http://127.0.0.1:${await listen(server, options.port ?? 0)}`;
   const store = new FakeStore({
     profile,
     users: options.users ?? [DEFAULT_USER],
@@ -100,6 +100,7 @@ export async function startFakeProvider(options: FakeProviderOptions): Promise<F
         : options.accessTokenTtlSeconds,
     deviceIntervalSeconds: options.deviceIntervalSeconds ?? 5,
     deviceCodeTtlSeconds: options.deviceCodeTtlSeconds ?? 900,
+    latencyMs: options.latencyMs ?? 0,
     issuer: base,
     urls: urlsFor(base, profile.paths, clientId),
     store,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authenticateClient, type ProviderContext } from './context.ts';
+import { authenticateClient, type ProviderContext, upstreamLatency } from './context.ts';
 import { DEVICE_CODE_GRANT, deviceCodeGrant } from './device.ts';
 import { TokenError } from './errors.ts';
 import { applyFault } from './faults.ts';
@@ -11,7 +11,7 @@ import type { Issued } from './store.ts';
 const ID_TOKEN_TTL_SECONDS = 3600;
 
 /**
- * POST tokenUrl: count → hold (refresh only) → fault → authenticate the client → grant →
+ * POST tokenUrl: count → hold (refresh only) → latency → fault → authenticate the client → grant →
  * id_token (oidc) → answer in the flavour's format.
  */
 export async function handleToken(
@@ -27,6 +27,7 @@ export async function handleToken(
     ctx.stats.refreshCalls += 1;
     await ctx.gate.pass();
   }
+  await upstreamLatency(ctx);
   const fault = isRefresh ? ctx.faults.take('refresh', 'token') : ctx.faults.take('token');
   if (fault) return applyFault(res, fault, {});
   try {

@@ -31,6 +31,14 @@ export interface FakeProviderOptions {
   deviceIntervalSeconds?: number;
   /** Device code lifetime in seconds; default 900. */
   deviceCodeTtlSeconds?: number;
+  /**
+   * Simulated upstream latency: the token endpoint (every grant, faults included) and the
+   * validate/userinfo endpoint wait this long (real time, not the injected clock) before
+   * they answer. Default 0. For benchmarks; tests that need ordering use `holdRefreshes`.
+   */
+  latencyMs?: number;
+  /** Port to listen on (127.0.0.1); default a free one. */
+  port?: number;
 }
 
 /** What the token endpoint answers with a grant (and what `mintTokens` returns). */

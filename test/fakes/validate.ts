@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ProviderContext } from './context.ts';
+import { type ProviderContext, upstreamLatency } from './context.ts';
 import { applyFault } from './faults.ts';
 import { bearerToken, sendJson } from './http.ts';
 
@@ -34,9 +34,10 @@ function rateLimitHeaders(ctx: ProviderContext): Record<string, string> {
   return {};
 }
 
-/** GET validateUrl: the user behind a live bearer token, or 401. */
-export function handleValidate(ctx: ProviderContext, req: IncomingMessage, res: ServerResponse) {
+/** GET validateUrl: the user behind a live bearer token, or 401 (after the simulated latency). */
+export async function handleValidate(ctx: ProviderContext, req: IncomingMessage, res: ServerResponse) {
   ctx.stats.validateCalls += 1;
+  await upstreamLatency(ctx);
   const headers = rateLimitHeaders(ctx);
   const fault = ctx.faults.take('validate');
   if (fault) return applyFault(res, fault, headers);
