@@ -1,3 +1,12 @@
+export {
+  DEVICE_FLOW_ERRORS,
+  type DeviceAuthorization,
+  DeviceFlowError,
+  type DeviceFlowErrorCode,
+  type DevicePoll,
+  pollDeviceLink,
+  startDeviceLink,
+} from './device-flow.ts';
 export { VAULT_ERROR_CODES, VaultError, type VaultErrorCode, vaultErrors } from './errors.ts';
 export { isFresh, refreshLeadMs } from './freshness.ts';
 export { LINKED_CHANNEL, pubsubLinkEvents } from './link-events.ts';

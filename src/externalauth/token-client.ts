@@ -48,6 +48,70 @@ export async function requestToken(
   grant: Readonly<Record<string, string>>,
   options: TokenRequestOptions,
 ): Promise<TokenResult> {
+  const answer = await postGrant(provider, grant, options);
+  return 'fields' in answer ? classify(provider, answer.response, answer.fields) : answer;
+}
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/**
+ * The answers to a device-code poll that are not the grant's verdict (RFC 8628 §3.5):
+ * keep polling (authorization_pending), poll slower (slow_down), or the user took too
+ * long (expired_token) or said no (access_denied).
+ */
+export const DEVICE_POLL_ERRORS = [
+  'authorization_pending',
+  'slow_down',
+  'expired_token',
+  'access_denied',
+] as const;
+export type DevicePollError = (typeof DEVICE_POLL_ERRORS)[number];
+
+export type DeviceTokenResult =
+  | TokenResult
+  | {
+      readonly ok: false;
+      readonly poll: DevicePollError;
+      /** The provider's new polling interval in seconds, when it said (GitHub's slow_down does). */
+      readonly intervalSeconds: number | undefined;
+    };
+
+/**
+ * Polls the token endpoint with a device code. The device-flow answers are picked out
+ * before classification: GitHub sends them with HTTP 200 (which classify() would call an
+ * unusable answer), most others with 400 (which it would call a dead grant).
+ */
+export async function requestDeviceToken(
+  provider: UpstreamProvider,
+  deviceCode: string,
+  options: TokenRequestOptions,
+): Promise<DeviceTokenResult> {
+  const answer = await postGrant(
+    provider,
+    { grant_type: DEVICE_CODE_GRANT, device_code: deviceCode },
+    options,
+  );
+  if (!('fields' in answer)) return answer;
+  const code = answer.fields.error;
+  const poll = DEVICE_POLL_ERRORS.find((c) => c === code);
+  // Whatever the status says (Google answers a pending poll with 428), short of a server error.
+  if (poll !== undefined && answer.response.status < 500) {
+    const interval = Number(answer.fields.interval);
+    return {
+      ok: false,
+      poll,
+      intervalSeconds: Number.isFinite(interval) && interval > 0 ? interval : undefined,
+    };
+  }
+  return classify(provider, answer.response, answer.fields);
+}
+
+/** The token endpoint's answer, read; or why there is none to read. */
+async function postGrant(
+  provider: UpstreamProvider,
+  grant: Readonly<Record<string, string>>,
+  options: TokenRequestOptions,
+): Promise<{ readonly response: Response; readonly fields: Record<string, unknown> } | TokenResult> {
   // Client credentials in the body (client_secret_post): every provider type Latchkey has
   // defaults for accepts it, and GitHub documents only this form.
   const body = new URLSearchParams({ ...grant, client_id: provider.clientId });
@@ -64,18 +128,16 @@ export async function requestToken(
   } catch (err) {
     return { ok: false, failure: { kind: 'transient', reason: networkReason(err), retryAfterMs: undefined } };
   }
-  let fields: Record<string, unknown>;
   try {
-    fields = await readFields(response);
+    return { response, fields: await readFields(response) };
   } catch (err) {
     // A body we cannot read still has a status, and the status alone decides for errors
     // (an HTML 401 page is as permanent as a JSON one); a 200 without a token is unusable.
     if (response.ok) {
       return { ok: false, failure: { kind: 'error', reason: `unreadable response: ${networkReason(err)}` } };
     }
-    fields = {};
+    return { response, fields: {} };
   }
-  return classify(provider, response, fields);
 }
 
 function classify(
@@ -133,7 +195,7 @@ function transientFor(response: Response): TokenResult {
 }
 
 /** Providers answer JSON, or form-encoded (GitHub without Accept) — read either. */
-async function readFields(response: Response): Promise<Record<string, unknown>> {
+export async function readFields(response: Response): Promise<Record<string, unknown>> {
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
   if (

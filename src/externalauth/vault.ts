@@ -24,6 +24,8 @@ export interface LinkState {
   /** A recorded permanent refresh failure: the user must link again. '' when none. */
   readonly failureReason: string;
   readonly linkedAt: Date | null;
+  /** Who the user is upstream (untrusted text from the provider); '' when unknown or not linked. */
+  readonly upstreamLogin: string;
 }
 
 /** Notifications that a user linked a provider, so long-polling callers wake at once. */
@@ -136,6 +138,7 @@ export class Vault {
         expiresAt: link?.oauth_expiry ?? null,
         failureReason: link?.oauth_refresh_failure_reason ?? '',
         linkedAt: link?.created_at ?? null,
+        upstreamLogin: link?.upstream_login ?? '',
       };
     });
   }

@@ -1,7 +1,13 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ForbiddenError } from '../authz/index.ts';
 import { RowNotFoundError } from '../db/index.ts';
-import { LinkFlowError, VaultError, type VaultErrorCode } from '../externalauth/index.ts';
+import {
+  DeviceFlowError,
+  type DeviceFlowErrorCode,
+  LinkFlowError,
+  VaultError,
+  type VaultErrorCode,
+} from '../externalauth/index.ts';
 import { IdentityError, type IdentityErrorKind } from '../identity/index.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import { whoFields } from './auth/actor.ts';
@@ -14,6 +20,18 @@ const VAULT_STATUS: Record<VaultErrorCode, number> = {
   provider_not_found: 404,
   not_linked: 404,
   relink_required: 409,
+  upstream_unavailable: 503,
+  upstream_error: 502,
+};
+
+// Device flow (RFC 8628): the user's answers (expired, denied) and a device code that is not
+// the caller's are the client's problem; a provider that is down or talks nonsense is not.
+export const DEVICE_FLOW_STATUS: Record<DeviceFlowErrorCode, number> = {
+  provider_not_found: 404,
+  device_flow_unsupported: 400,
+  invalid_device_code: 400,
+  expired_token: 400,
+  access_denied: 400,
   upstream_unavailable: 503,
   upstream_error: 502,
 };
@@ -49,6 +67,12 @@ export function registerErrorHandling(app: FastifyInstance, accessUrl: string): 
       return reply
         .code(err.code === 'provider_not_found' ? 404 : 400)
         .send({ ...errorBody(err.message), code: err.code });
+    }
+    if (err instanceof DeviceFlowError) {
+      if (err.code === 'upstream_unavailable') reply.header('retry-after', '5');
+      return reply
+        .code(DEVICE_FLOW_STATUS[err.code])
+        .send({ ...errorBody(err.message, err.reason || undefined), code: err.code });
     }
     if (err instanceof IdentityError) {
       return reply.code(IDENTITY_STATUS[err.kind]).send(errorBody(err.message, err.detail));

@@ -1,2 +1,10 @@
+export {
+  type DeviceCodePageInput,
+  deviceCodePage,
+  EXTERNAL_AUTH_PAGE_PATH,
+  type ExternalAuthPageInput,
+  externalAuthPage,
+  type ProviderLinkView,
+} from './external-auth-page.ts';
 export { escapeHtml, PAGE_CSP, page } from './html.ts';
 export { homePage, type LoginPageInput, loginPage, safeRedirect } from './login-page.ts';

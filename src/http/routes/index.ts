@@ -5,6 +5,8 @@ import type { Config } from '../../config/index.ts';
 import type { LinkFlowDeps, Vault } from '../../externalauth/index.ts';
 import { registerAuthcheckRoute } from './authcheck.ts';
 import { registerExternalAuthRoutes } from './external-auth.ts';
+import { registerDeviceFlowRoutes } from './external-auth-device.ts';
+import { registerExternalAuthPages } from './external-auth-pages.ts';
 import { registerKeyRoutes } from './keys.ts';
 import { decorateLoaders } from './loaders.ts';
 import { registerOrganizationRoutes } from './organizations.ts';
@@ -29,9 +31,11 @@ export function registerApiRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerKeyRoutes(app, deps);
   registerSessionRoutes(app, deps);
   registerExternalAuthRoutes(app, deps);
+  registerDeviceFlowRoutes(app, deps);
   // Pages live in their own encapsulated scope: the form-body parser they need must not
   // make the JSON API accept urlencoded bodies.
   app.register(async (pages) => {
     registerPageRoutes(pages, deps);
+    registerExternalAuthPages(pages, deps);
   });
 }
