@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashPassword } from '../src/apikeys/index.ts';
 import { type FakeProvider, startFakeProvider } from '../test/fakes/index.ts';
@@ -8,6 +8,7 @@ import { providerFor } from '../test/kit/providers.ts';
 import { startTestServer, type TestServer } from '../test/kit/server.ts';
 import { storeKit } from '../test/kit/store.ts';
 import { freePort } from '../test/kit/tcp-proxy.ts';
+import { launchChromium } from './kit/browser.ts';
 
 // The external accounts page in Chromium: sign in, link the fake GitHub through the
 // browser redirect flow, unlink, then link again with a code (device flow).
@@ -44,18 +45,7 @@ beforeAll(async () => {
       externalAuth: [providerFor(github, { displayName: 'GitHub', deviceFlow: true })],
     },
   });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   page.on('console', (m) => {
     if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());

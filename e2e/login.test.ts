@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashPassword } from '../src/apikeys/index.ts';
 import { createTestDatabase, type TestDatabase } from '../test/kit/database.ts';
 import { startTestServer, type TestServer } from '../test/kit/server.ts';
 import { storeKit } from '../test/kit/store.ts';
 import { freePort } from '../test/kit/tcp-proxy.ts';
+import { launchChromium } from './kit/browser.ts';
 
 const SHOTS = new URL('./screenshots/', import.meta.url);
 let db: TestDatabase;
@@ -27,18 +28,7 @@ beforeAll(async () => {
   server = await startTestServer(db.url, {
     config: { httpAddress: { host: '127.0.0.1', port }, accessUrl: `http://127.0.0.1:${port}` },
   });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   mkdirSync(SHOTS, { recursive: true });
 });

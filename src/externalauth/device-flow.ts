@@ -1,15 +1,8 @@
 import { ForbiddenError } from '../authz/index.ts';
 import type { DataStore } from '../db/index.ts';
-import { hashState, type LinkFlowDeps } from './link-flow.ts';
+import { hashState, type LinkFlowDeps, saveLink } from './link-flow.ts';
 import type { ConfiguredProvider } from './registry.ts';
-import {
-  DEVICE_CODE_GRANT,
-  networkReason,
-  readFields,
-  requestDeviceToken,
-  toLinkTokens,
-} from './token-client.ts';
-import { validateToken } from './validate.ts';
+import { DEVICE_CODE_GRANT, networkReason, readFields, requestDeviceToken } from './token-client.ts';
 
 // Linking a provider with the device authorization grant (RFC 8628, EA-2): for users at a
 // terminal, or a browser that cannot take the redirect. The device code is a bearer secret
@@ -138,17 +131,7 @@ export async function pollDeviceLink(
   // stores nothing.
   const taken = await end();
   if (!taken || taken.user_id !== input.userId || taken.provider_id !== provider.id) throw invalidCode();
-  const tokens = toLinkTokens(result.tokens, deps.clock());
-  // Who this is upstream, for the settings page ("linked as octocat"); best effort.
-  const check = await validateToken(provider, tokens.accessToken, options(deps));
-  const upstreamLogin = check.state === 'valid' ? (check.login ?? '') : '';
-  await store.upsertExternalAuthLink({
-    userId: input.userId,
-    providerId: provider.id,
-    tokens,
-    upstreamLogin,
-  });
-  await deps.events.linked(input.userId, provider.id);
+  const upstreamLogin = await saveLink(deps, store, input.userId, provider, result.tokens);
   return { status: 'linked', upstreamLogin };
 }
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ForbiddenError } from '../authz/index.ts';
 import type { DataStore } from '../db/index.ts';
 import type { ConfiguredProvider, ProviderRegistry } from './registry.ts';
-import { requestToken, toLinkTokens } from './token-client.ts';
+import { type IssuedTokens, requestToken, toLinkTokens } from './token-client.ts';
 import { validateToken } from './validate.ts';
 import type { LinkEvents } from './vault.ts';
 
@@ -139,19 +139,29 @@ export async function finishLink(
       `The provider refused the authorization code (${result.failure.reason}).`,
     );
   }
-  const tokens = toLinkTokens(result.tokens, deps.clock());
-  // Who this is upstream, for the settings page ("linked as octocat"); best effort.
+  await saveLink(deps, store, input.userId, provider, result.tokens);
+  return { returnTo: flow.return_to };
+}
+
+/**
+ * Stores a new link from freshly issued tokens (code or device flow), with who the user is
+ * upstream for the settings page ("linked as octocat", best effort), and tells waiting
+ * callers (`?wait=true`) on every replica.
+ */
+export async function saveLink(
+  deps: LinkFlowDeps,
+  store: DataStore,
+  userId: string,
+  provider: ConfiguredProvider,
+  issued: IssuedTokens,
+): Promise<string> {
+  const tokens = toLinkTokens(issued, deps.clock());
   const check = await validateToken(provider, tokens.accessToken, {
     timeoutMs: deps.upstreamTimeoutMs ?? 10_000,
     fetch: deps.fetch,
   });
   const upstreamLogin = check.state === 'valid' ? (check.login ?? '') : '';
-  await store.upsertExternalAuthLink({
-    userId: input.userId,
-    providerId: provider.id,
-    tokens,
-    upstreamLogin,
-  });
-  await deps.events.linked(input.userId, provider.id);
-  return { returnTo: flow.return_to };
+  await store.upsertExternalAuthLink({ userId, providerId: provider.id, tokens, upstreamLogin });
+  await deps.events.linked(userId, provider.id);
+  return upstreamLogin;
 }

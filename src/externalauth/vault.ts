@@ -153,7 +153,7 @@ export class Vault {
     if (!removed) throw vaultErrors.notLinked(providerId);
     if (!provider) return;
     const outcome = await revokeToken(provider, removed, {
-      timeoutMs: this.#deps.upstreamTimeoutMs ?? 5_000,
+      timeoutMs: this.#deps.upstreamTimeoutMs ?? 10_000,
       fetch: this.#deps.fetch,
     });
     if (outcome !== 'revoked' && outcome !== 'unsupported') {
