@@ -2,12 +2,14 @@
 // ratios against a baseline measured in the same run and writing JSON to bench/results/.
 import { benchAuth } from './auth.ts';
 import { benchAuthz } from './authz.ts';
+import { benchExternalAuth } from './externalauth.ts';
 import { benchHealthz } from './healthz.ts';
 import { benchStartup } from './startup.ts';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   auth: () => benchAuth(),
   authz: () => benchAuthz(),
+  externalauth: () => benchExternalAuth(),
   healthz: () => benchHealthz(),
   startup: () => benchStartup(),
 };

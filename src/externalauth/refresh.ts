@@ -83,6 +83,8 @@ export class Refresher {
   readonly #timing: RefreshTiming;
   readonly #inflight = new Map<string, Promise<RefreshableLink>>();
   readonly #slots: Semaphore;
+  /** Rows just saved by a refresh, to be validated once their lock is released. */
+  readonly #justRefreshed = new WeakSet<object>();
 
   constructor(deps: RefresherDeps) {
     this.#deps = deps;
@@ -126,9 +128,21 @@ export class Refresher {
   ): Promise<L> {
     const lockName = `latchkey:${table.kind}:${userId}:${provider.id}`;
     try {
-      return await withAdvisoryLock(this.#deps.db, lockName, this.#timing.lockTimeoutMs, (conn) =>
+      const link = await withAdvisoryLock(this.#deps.db, lockName, this.#timing.lockTimeoutMs, (conn) =>
         this.#refreshHoldingLock(table, provider, userId, this.#deps.storeOn(conn)),
       );
+      if (this.#justRefreshed.delete(link)) {
+        // With the new token safe and the lock released, ask the provider whether it works.
+        // The answer is logged, never acted on, and nobody waits for it: a rate-limited or
+        // failing check must neither cost the token nor delay the callers.
+        this.#checkAfterRefresh(provider, userId, link.oauth_access_token).catch((err: unknown) =>
+          this.#deps.logger.warn(
+            { provider: provider.id, err: (err as Error).message },
+            'post-refresh check failed',
+          ),
+        );
+      }
+      return link;
     } catch (err) {
       if (!(err instanceof LockTimeoutError)) throw err;
       // Another replica held the link for longer than we wait. Its work may have landed.
@@ -163,9 +177,9 @@ export class Refresher {
       // Rule 3: if the row moved under us (a re-link), what is there now wins.
       const now = await table.read(store, userId, provider.id);
       if (!now) throw vaultErrors.notLinked(provider.id);
-      // Only now, with the new token safe, ask the provider whether it works. The answer
-      // is logged, never acted on: a rate-limited or failing check must not cost the token.
-      await this.#checkAfterRefresh(provider, userId, now.oauth_access_token);
+      // Once the lock is released (so waiters are not held up by it), the new token is
+      // checked with the provider; see #refreshLocked.
+      this.#justRefreshed.add(now);
       return now;
     }
 
