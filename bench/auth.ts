@@ -1,8 +1,7 @@
-import { pino } from 'pino';
 import { hashPassword, issueKey } from '../src/apikeys/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createStore, openDatabase } from '../src/db/index.ts';
-import { createLogger, Metrics } from '../src/observability/index.ts';
+import { createLogger, logDestination, Metrics } from '../src/observability/index.ts';
 import { startServer } from '../src/runtime/index.ts';
 import { benchDatabase } from './lib/database.ts';
 import { load } from './lib/load.ts';
@@ -22,7 +21,8 @@ export async function benchAuth(seconds = 5, rounds = 2): Promise<void> {
       env: {},
       overrides: { databaseUrl: database.url, httpAddress: { host: '127.0.0.1', port: 0 }, rateLimitApi: 0 },
     }),
-    logger: createLogger('info', pino.destination({ dest: '/dev/null', sync: false })),
+    // The server's own log destination, writing every line to /dev/null.
+    logger: createLogger('info', logDestination('/dev/null')),
     metrics,
   });
   const seed = openDatabase({

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { loadConfig } from '../src/config/index.ts';
-import { createLogger, Metrics } from '../src/observability/index.ts';
+import { createLogger, logDestination, Metrics } from '../src/observability/index.ts';
 import { startServer } from '../src/runtime/index.ts';
 import { benchDatabase } from './lib/database.ts';
 import { load } from './lib/load.ts';
@@ -20,7 +20,7 @@ export async function benchHealthz(seconds = 5, rounds = 2): Promise<void> {
       overrides: { databaseUrl: database.url, httpAddress: { host: '127.0.0.1', port: 0 } },
     }),
     // Every line is still built and written: to /dev/null instead of a terminal.
-    logger: createLogger('info', (await import('pino')).pino.destination({ dest: '/dev/null', sync: false })),
+    logger: createLogger('info', logDestination('/dev/null')),
     metrics,
   });
   const bare = Fastify();

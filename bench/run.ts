@@ -2,6 +2,7 @@
 // ratios against a baseline measured in the same run and writing JSON to bench/results/.
 import { benchAuth } from './auth.ts';
 import { benchAuthz } from './authz.ts';
+import { benchDbcrypt } from './dbcrypt.ts';
 import { benchExternalAuth } from './externalauth.ts';
 import { benchHealthz } from './healthz.ts';
 import { benchStartup } from './startup.ts';
@@ -9,6 +10,7 @@ import { benchStartup } from './startup.ts';
 const BENCHES: Record<string, () => Promise<void>> = {
   auth: () => benchAuth(),
   authz: () => benchAuthz(),
+  dbcrypt: () => benchDbcrypt(),
   externalauth: () => benchExternalAuth(),
   healthz: () => benchHealthz(),
   startup: () => benchStartup(),

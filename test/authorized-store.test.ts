@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey } from '../src/apikeys/token.ts';
 import { allow, ForbiddenError, permissionToStored, type Subject, systemActors } from '../src/authz/index.ts';
-import type { DataStore, Organization, Store, User } from '../src/db/index.ts';
+import type { DataStore, OAuth2RefreshToken, Organization, Store, User } from '../src/db/index.ts';
+import { ENCRYPTED_TABLES, type EncryptedTable } from '../src/dbcrypt/index.ts';
 import { useTestDatabase } from './kit/database.ts';
 import { type StoreKit, storeKit } from './kit/store.ts';
 
@@ -444,7 +446,376 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
       oauth_refresh_failure_reason: 'invalid_grant',
     });
   },
+  listDbcryptKeys: async () => {
+    await refused(as('alice').listDbcryptKeys(), 'read');
+    await refused(as('userAdmin').listDbcryptKeys(), 'read');
+    expect(await dbcrypt().listDbcryptKeys()).toEqual([]);
+  },
+  insertDbcryptKey: async () => {
+    await refused(as('alice').insertDbcryptKey({ digest: DIGEST }), 'create');
+    await refused(
+      kit.authz.as(systemActors.systemExternalAuthRefresher).insertDbcryptKey({ digest: DIGEST }),
+    );
+    await dbcrypt().insertDbcryptKey({ digest: DIGEST });
+    await dbcrypt().insertDbcryptKey({ digest: DIGEST });
+    expect(await kit.raw.listDbcryptKeys()).toMatchObject([
+      { digest: DIGEST, status: 'active', revoked_at: null },
+    ]);
+  },
+  revokeDbcryptKeys: async () => {
+    await refused(as('alice').revokeDbcryptKeys({ digests: [DIGEST] }), 'update');
+    expect(await dbcrypt().revokeDbcryptKeys({ digests: [DIGEST] })).toEqual([DIGEST]);
+    expect(await dbcrypt().revokeDbcryptKeys({ digests: [DIGEST] })).toEqual([]);
+    expect((await kit.raw.listDbcryptKeys())[0]?.revoked_at).toBeInstanceOf(Date);
+  },
+  countSecretRows: async () => {
+    await kit.raw.upsertExternalAuthLink({ ...link(u.alice as User), tokens: secretTokens('1') });
+    const arg = { table: linksTable(), match: { like: 'sat-%' } };
+    // Alice may read her own link, but bulk access takes a site-wide grant.
+    await refused(as('alice').countSecretRows(arg), 'read');
+    await refused(kit.authz.as(systemActors.systemAuthn).countSecretRows(arg), 'read');
+    expect(await dbcrypt().countSecretRows(arg)).toBe(1);
+  },
+  lockSecretRows: async () => {
+    const arg = { table: linksTable(), match: { like: 'sat-%' }, after: undefined, limit: 10 };
+    await refused(as('alice').lockSecretRows(arg));
+    const rows = await dbcrypt().inTx((tx) => tx.lockSecretRows(arg), { name: 'test' });
+    expect(rows).toEqual([
+      { key: [u.alice?.id, 'github'], values: { oauth_access_token: 'sat-1', oauth_refresh_token: 'srt-1' } },
+    ]);
+  },
+  updateSecretRows: async () => {
+    const rows = [
+      {
+        key: [u.alice?.id as string, 'github'],
+        values: { oauth_access_token: 'sat-2', oauth_refresh_token: '' },
+      },
+    ];
+    await refused(as('alice').updateSecretRows({ table: linksTable(), rows }), 'update');
+    expect(await dbcrypt().updateSecretRows({ table: linksTable(), rows })).toBe(1);
+    expect(
+      await kit.raw.getExternalAuthLink({ userId: u.alice?.id as string, providerId: 'github' }),
+    ).toMatchObject({
+      oauth_access_token: 'sat-2',
+      oauth_refresh_token: '',
+    });
+  },
+  listSecretKeyDigests: async () => {
+    await kit.raw.updateSecretRows({
+      table: linksTable(),
+      rows: [{ key: [u.alice?.id as string, 'github'], values: { oauth_access_token: `x:${DIGEST}:y` } }],
+    });
+    const arg = { table: linksTable(), column: 'oauth_access_token', prefix: 'x:', length: 16 };
+    await refused(as('alice').listSecretKeyDigests(arg), 'read');
+    expect(await dbcrypt().listSecretKeyDigests(arg)).toEqual([DIGEST]);
+  },
+  clearSecretRows: async () => {
+    const arg = { table: linksTable(), keys: [[u.alice?.id as string, 'github']] };
+    await refused(as('alice').clearSecretRows(arg), 'update');
+    expect(await dbcrypt().clearSecretRows(arg)).toBe(1);
+    expect(
+      await kit.raw.getExternalAuthLink({ userId: u.alice?.id as string, providerId: 'github' }),
+    ).toMatchObject({
+      oauth_access_token: '',
+      oauth_refresh_token: '',
+      oauth_expiry: new Date(0),
+      oauth_refresh_failure_reason: 'encryption_key_deleted',
+    });
+  },
+  insertOAuth2App: async () => {
+    await refused(as('alice').insertOAuth2App(newApp('alice-app')), 'create');
+    await refused(kit.authz.as(systemActors.systemAuthn).insertOAuth2App(newApp('authn-app')), 'create');
+    expect(await as('owner').insertOAuth2App(newApp('owner-app'))).toMatchObject({ client_id: 'owner-app' });
+  },
+  getOAuth2AppById: async () => {
+    const app = (await kit.raw.getOAuth2AppByClientId({ clientId: 'owner-app' })) as { id: string };
+    await refused(as('alice').getOAuth2AppById({ id: app.id }), 'read');
+    expect(await kit.authz.as(systemActors.systemOAuth2).getOAuth2AppById({ id: app.id })).toBeDefined();
+  },
+  getOAuth2AppByClientId: async () => {
+    await refused(as('alice').getOAuth2AppByClientId({ clientId: 'owner-app' }), 'read');
+    expect(
+      await kit.authz.as(systemActors.systemOAuth2).getOAuth2AppByClientId({ clientId: 'owner-app' }),
+    ).toMatchObject({ origin: 'admin' });
+  },
+  insertOAuth2AppSecret: async () => {
+    const app = (await kit.raw.getOAuth2AppByClientId({ clientId: 'owner-app' })) as { id: string };
+    const secret = { appId: app.id, displayPrefix: 'abc', hashedSecret: Buffer.alloc(32, 7) };
+    await refused(as('alice').insertOAuth2AppSecret(secret), 'create');
+    expect(await as('owner').insertOAuth2AppSecret(secret)).toMatchObject({ display_prefix: 'abc' });
+  },
+  listOAuth2AppSecrets: async () => {
+    const app = (await kit.raw.getOAuth2AppByClientId({ clientId: 'owner-app' })) as { id: string };
+    await refused(as('alice').listOAuth2AppSecrets({ appId: app.id }), 'read');
+    expect(
+      await kit.authz.as(systemActors.systemOAuth2).listOAuth2AppSecrets({ appId: app.id }),
+    ).toHaveLength(1);
+  },
+  listOAuth2Apps: async () => {
+    expect(await as('alice').listOAuth2Apps({ limit: 100 })).toEqual([]);
+    const all = await as('owner').listOAuth2Apps({ limit: 100 });
+    expect(all.map((a) => a.client_id)).toContain('owner-app');
+    expect(await as('owner').listOAuth2Apps({ origin: 'dynamic', limit: 100 })).toEqual([]);
+  },
+  upsertOAuth2AppFromDocument: async () => {
+    const doc = { ...newApp('https://client.example/doc.json'), clientId: 'https://client.example/doc.json' };
+    await refused(kit.authz.as(systemActors.systemOAuth2).upsertOAuth2AppFromDocument(doc), 'create');
+    const registrar = kit.authz.as(systemActors.systemClientRegistration);
+    expect(await registrar.upsertOAuth2AppFromDocument(doc)).toMatchObject({ origin: 'metadata_document' });
+    expect(await registrar.upsertOAuth2AppFromDocument({ ...doc, name: 'renamed' })).toMatchObject({
+      name: 'renamed',
+    });
+  },
+  updateOAuth2App: async () => {
+    const app = (await kit.raw.getOAuth2AppByClientId({ clientId: 'owner-app' })) as { id: string };
+    const fields = { ...newApp('owner-app'), id: app.id, name: 'Owner app' };
+    await refused(as('alice').updateOAuth2App(fields), 'read');
+    await refused(kit.authz.as(systemActors.systemOAuth2).updateOAuth2App(fields), 'update');
+    expect(await as('owner').updateOAuth2App(fields)).toMatchObject({ name: 'Owner app' });
+  },
+  updateOAuth2AppRegistrationToken: async () => {
+    const app = await as('owner').insertOAuth2App({ ...newApp('dyn-app'), origin: 'dynamic' });
+    const arg = { id: app.id, oldHash: Buffer.alloc(32, 1), newHash: Buffer.alloc(32, 2) };
+    await refused(as('alice').updateOAuth2AppRegistrationToken(arg), 'update');
+    await refused(kit.authz.as(systemActors.systemOAuth2).updateOAuth2AppRegistrationToken(arg), 'update');
+    // No token yet: the compare-and-swap on the old one finds nothing to replace.
+    expect(
+      await kit.authz.as(systemActors.systemClientRegistration).updateOAuth2AppRegistrationToken(arg),
+    ).toBe(false);
+  },
+  deleteOAuth2AppSecret: async () => {
+    const app = (await kit.raw.getOAuth2AppByClientId({ clientId: 'owner-app' })) as { id: string };
+    const [secret] = await kit.raw.listOAuth2AppSecrets({ appId: app.id });
+    const arg = { appId: app.id, id: secret?.id as string };
+    await refused(as('alice').deleteOAuth2AppSecret(arg), 'delete');
+    await refused(kit.authz.as(systemActors.systemOAuth2).deleteOAuth2AppSecret(arg), 'delete');
+    await as('owner').deleteOAuth2AppSecret(arg);
+    expect(await kit.raw.listOAuth2AppSecrets({ appId: app.id })).toEqual([]);
+  },
+  deleteOAuth2AppSecrets: async () => {
+    const app = (await kit.raw.getOAuth2AppByClientId({ clientId: 'dyn-app' })) as { id: string };
+    await kit.raw.insertOAuth2AppSecret({
+      appId: app.id,
+      displayPrefix: 'x',
+      hashedSecret: Buffer.alloc(32, 9),
+    });
+    await refused(as('alice').deleteOAuth2AppSecrets({ appId: app.id }), 'delete');
+    expect(
+      await kit.authz.as(systemActors.systemClientRegistration).deleteOAuth2AppSecrets({ appId: app.id }),
+    ).toBe(1);
+  },
+  deleteOAuth2App: async () => {
+    const app = (await kit.raw.getOAuth2AppByClientId({ clientId: 'dyn-app' })) as { id: string };
+    await refused(as('alice').deleteOAuth2App({ id: app.id }), 'read');
+    await refused(kit.authz.as(systemActors.systemOAuth2).deleteOAuth2App({ id: app.id }), 'delete');
+    expect(await kit.authz.as(systemActors.systemClientRegistration).deleteOAuth2App({ id: app.id })).toEqual(
+      {
+        apiKeyIds: [],
+      },
+    );
+    expect(await kit.raw.getOAuth2AppById({ id: app.id })).toBeUndefined();
+  },
+  // OAuth2 grants: the authorization server (systemOAuth2) makes and spends them; a user
+  // reads and revokes their own; nobody else sees them.
+  insertOAuth2Code: async () => {
+    const app = await kit.raw.insertOAuth2App(newApp('grants-app'));
+    grants.appId = app.id;
+    await refused(as('alice').insertOAuth2Code(codeArgs(1)), 'create');
+    await refused(kit.authz.as(systemActors.systemAuthn).insertOAuth2Code(codeArgs(1)), 'create');
+    await oauth().insertOAuth2Code(codeArgs(1));
+  },
+  getOAuth2CodeByHash: async () => {
+    const codeHash = Buffer.alloc(32, 1);
+    await refused(as('bob').getOAuth2CodeByHash({ codeHash }), 'read');
+    expect(await as('alice').getOAuth2CodeByHash({ codeHash })).toMatchObject({ expired: false });
+    const code = await oauth().getOAuth2CodeByHash({ codeHash });
+    grants.codeId = code?.id as string;
+  },
+  redeemOAuth2Code: async () => {
+    const arg = () => ({
+      codeId: grants.codeId as string,
+      userId: u.alice?.id as string,
+      appId: grants.appId as string,
+      accessKey: accessKey(),
+      refresh: refreshArgs(11),
+    });
+    await refused(as('alice').redeemOAuth2Code(arg()), 'create');
+    await refused(kit.authz.as(systemActors.systemPurge).redeemOAuth2Code(arg()), 'create');
+    expect(await oauth().redeemOAuth2Code(arg())).toBe(true);
+    // Spent: a second redemption matches nothing.
+    expect(await oauth().redeemOAuth2Code({ ...arg(), refresh: refreshArgs(12) })).toBe(false);
+  },
+  revokeOAuth2CodeGrant: async () => {
+    const codeId = grants.codeId as string;
+    await refused(as('alice').revokeOAuth2CodeGrant({ codeId }), 'delete');
+    expect(await oauth().revokeOAuth2CodeGrant({ codeId })).toHaveLength(1);
+  },
+  getOAuth2RefreshTokenByHash: async () => {
+    await oauth().insertOAuth2Code(codeArgs(2));
+    const code = await kit.raw.getOAuth2CodeByHash({ codeHash: Buffer.alloc(32, 2) });
+    await kit.raw.redeemOAuth2Code({
+      codeId: code?.id as string,
+      userId: u.alice?.id as string,
+      appId: grants.appId as string,
+      accessKey: accessKey(),
+      refresh: refreshArgs(21),
+    });
+    const arg = { tokenHash: Buffer.alloc(32, 21), graceSeconds: 30 };
+    await refused(as('bob').getOAuth2RefreshTokenByHash(arg), 'read');
+    expect(await as('alice').getOAuth2RefreshTokenByHash(arg)).toMatchObject({ rotated_at: null });
+    grants.refresh = await oauth().getOAuth2RefreshTokenByHash(arg);
+  },
+  rotateOAuth2RefreshToken: async () => {
+    const arg = () => ({
+      old: grants.refresh as OAuth2RefreshToken,
+      seed: Buffer.alloc(32, 7),
+      successor: refreshArgs(22),
+      accessKey: accessKey(),
+    });
+    await refused(as('alice').rotateOAuth2RefreshToken(arg()), 'create');
+    await refused(kit.authz.as(systemActors.systemPurge).rotateOAuth2RefreshToken(arg()), 'create');
+    expect(await oauth().rotateOAuth2RefreshToken(arg())).toBe(true);
+    expect(await oauth().rotateOAuth2RefreshToken(arg())).toBe(false);
+  },
+  getOAuth2RefreshTokenSuccessor: async () => {
+    const id = (grants.refresh as OAuth2RefreshToken).id;
+    await refused(as('bob').getOAuth2RefreshTokenSuccessor({ id }), 'read');
+    expect(await as('alice').getOAuth2RefreshTokenSuccessor({ id })).toMatchObject({
+      key: { scopes: ['user:read'] },
+    });
+    expect(await oauth().getOAuth2RefreshTokenSuccessor({ id })).toBeDefined();
+  },
+  revokeOAuth2RefreshTokenFamily: async () => {
+    const familyId = (grants.refresh as OAuth2RefreshToken).family_id;
+    await refused(as('alice').revokeOAuth2RefreshTokenFamily({ familyId }), 'delete');
+    expect(await oauth().revokeOAuth2RefreshTokenFamily({ familyId })).toHaveLength(2);
+    expect(
+      await oauth().getOAuth2RefreshTokenSuccessor({ id: (grants.refresh as OAuth2RefreshToken).id }),
+    ).toBeUndefined();
+  },
+  insertOAuth2AccessToken: async () => {
+    const arg = () => ({
+      userId: u.alice?.id as string,
+      appId: grants.appId as string,
+      accessKey: accessKey(),
+    });
+    await refused(as('alice').insertOAuth2AccessToken(arg()), 'create');
+    await refused(kit.authz.as(systemActors.systemSessions).insertOAuth2AccessToken(arg()), 'create');
+    const key = await oauth().insertOAuth2AccessToken(arg());
+    expect(key).toMatchObject({
+      login_type: 'oauth2_app',
+      oauth2_app_id: grants.appId,
+      scopes: ['user:read'],
+    });
+    grants.keyId = key.id;
+  },
+  getOAuth2AccessToken: async () => {
+    const id = grants.keyId as string;
+    await refused(as('bob').getOAuth2AccessToken({ id }), 'read');
+    expect(await as('alice').getOAuth2AccessToken({ id })).toMatchObject({
+      username: 'alice',
+      user_active: true,
+    });
+    expect(await oauth().getOAuth2AccessToken({ id })).toMatchObject({ client_id: 'grants-app' });
+  },
+  upsertOAuth2Consent: async () => {
+    const arg = { userId: u.alice?.id as string, appId: grants.appId as string, scope: 'user:read' };
+    await refused(as('alice').upsertOAuth2Consent(arg), 'create');
+    await oauth().upsertOAuth2Consent(arg);
+    await oauth().upsertOAuth2Consent({ ...arg, scope: 'user:read api_key:read' });
+  },
+  getOAuth2Consent: async () => {
+    const arg = { userId: u.alice?.id as string, appId: grants.appId as string };
+    await refused(as('bob').getOAuth2Consent(arg), 'read');
+    expect(await as('alice').getOAuth2Consent(arg)).toMatchObject({ scope: 'user:read api_key:read' });
+    expect(await oauth().getOAuth2Consent({ ...arg, userId: u.bob?.id as string })).toBeUndefined();
+  },
+  listOAuth2AppsOfUser: async () => {
+    const arg = { userId: u.alice?.id as string };
+    await refused(as('bob').listOAuth2AppsOfUser(arg), 'read');
+    expect(await as('alice').listOAuth2AppsOfUser(arg)).toMatchObject([{ client_id: 'grants-app' }]);
+    expect(await as('owner').listOAuth2AppsOfUser(arg)).toHaveLength(1);
+  },
+  deleteOAuth2GrantsOfUserApp: async () => {
+    const arg = { userId: u.alice?.id as string, appId: grants.appId as string };
+    await refused(as('bob').deleteOAuth2GrantsOfUserApp(arg), 'delete');
+    expect(await as('alice').deleteOAuth2GrantsOfUserApp(arg)).toMatchObject({ found: true });
+    expect(await kit.raw.getApiKeyById({ id: grants.keyId as string })).toBeUndefined();
+  },
+  deleteExpiredOAuth2Grants: async () => {
+    await refused(as('alice').deleteExpiredOAuth2Grants({ before: new Date() }), 'delete');
+    expect(
+      await kit.authz.as(systemActors.systemPurge).deleteExpiredOAuth2Grants({ before: new Date() }),
+    ).toBe(0);
+  },
 };
+
+const oauth = () => kit.authz.as(systemActors.systemOAuth2);
+const grants: { appId?: string; codeId?: string; refresh?: OAuth2RefreshToken | undefined; keyId?: string } =
+  {};
+
+function codeArgs(n: number) {
+  return {
+    codeHash: Buffer.alloc(32, n),
+    appId: grants.appId as string,
+    userId: u.alice?.id as string,
+    redirectUri: 'https://app.example/callback',
+    codeChallenge: 'c'.repeat(43),
+    resource: 'http://127.0.0.1:3000/',
+    scope: 'user:read',
+    lifetimeSeconds: 300,
+  };
+}
+
+function accessKey() {
+  const key = generateKey();
+  return {
+    id: key.id,
+    hashedSecret: key.hashedSecret,
+    name: 'oauth2: test',
+    scopes: ['user:read'],
+    audience: 'http://127.0.0.1:3000/',
+    lifetimeSeconds: 3600,
+  };
+}
+
+function refreshArgs(n: number) {
+  return {
+    id: randomUUID(),
+    tokenHash: Buffer.alloc(32, n),
+    resource: 'http://127.0.0.1:3000/',
+    scope: 'user:read',
+    lifetimeSeconds: 3600,
+  };
+}
+
+const DIGEST = '0123456789abcdef';
+const dbcrypt = () => kit.authz.as(systemActors.systemDbcrypt);
+const linksTable = () => ENCRYPTED_TABLES.find((t) => t.table === 'external_auth_links') as EncryptedTable;
+const secretTokens = (n: string) => ({
+  accessToken: `sat-${n}`,
+  refreshToken: `srt-${n}`,
+  expiry: new Date(Date.now() + 3600_000),
+  issuedAt: new Date(),
+  extra: {},
+});
+
+function newApp(clientId: string) {
+  return {
+    clientId,
+    origin: 'admin' as const,
+    name: clientId,
+    applicationType: 'web' as const,
+    tokenEndpointAuthMethod: 'client_secret_basic' as const,
+    redirectUris: ['https://app.example/callback'],
+    grantTypes: ['authorization_code', 'refresh_token'],
+    responseTypes: ['code'],
+    scope: '',
+    metadata: {},
+    registrationTokenHash: null,
+    createdBy: null,
+  };
+}
 
 function oidcLink(owner: User) {
   return {

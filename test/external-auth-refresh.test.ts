@@ -3,7 +3,7 @@ import type { User } from '../src/db/index.ts';
 import { DEFAULT_REFRESH_TIMING } from '../src/externalauth/index.ts';
 import { type FakeProvider, startFakeProvider } from './fakes/index.ts';
 import { useTestDatabase } from './kit/database.ts';
-import { providerFor, seedLink } from './kit/providers.ts';
+import { linksChangedBehindTheirBacks, providerFor, seedLink } from './kit/providers.ts';
 import { startTestServer, type TestServer } from './kit/server.ts';
 import { type StoreKit, storeKit } from './kit/store.ts';
 import { asUser, testAuthenticator } from './kit/test-auth.ts';
@@ -88,6 +88,7 @@ describe('exactly once', () => {
           .set({ oauth_expiry: new Date(Date.now() - 1000) })
           .where('user_id', '=', user.id)
           .execute();
+        await linksChangedBehindTheirBacks(kit, [a, b, c]);
       }
       // Every refresh the provider saw succeeded: nobody ever spent a dead refresh token.
       expect(github.stats.refreshCalls).toBe(github.stats.successfulRefreshes);

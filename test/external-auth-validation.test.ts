@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { User } from '../src/db/index.ts';
 import { type FakeFault, type FakeProvider, startFakeProvider } from './fakes/index.ts';
 import { useTestDatabase } from './kit/database.ts';
-import { providerFor, seedLink } from './kit/providers.ts';
+import { linksChangedBehindTheirBacks, providerFor, seedLink } from './kit/providers.ts';
 import { startTestServer, type TestServer } from './kit/server.ts';
 import { type StoreKit, storeKit } from './kit/store.ts';
 import { TcpProxy } from './kit/tcp-proxy.ts';
@@ -151,6 +151,7 @@ describe('refresh edge cases', () => {
     expect(github.stats.refreshCalls).toBe(calls);
     // Linking again starts over.
     await seedLink(kit.raw, github, { userId: user.id, expiresInMs: 3_600_000 });
+    await linksChangedBehindTheirBacks(kit, [server]);
     expect(await stored()).toMatchObject({ oauth_refresh_failure_reason: '' });
     expect((await tokenOf()).status).toBe(200);
   });

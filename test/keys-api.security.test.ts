@@ -60,10 +60,12 @@ describe('bad credentials are 401s, never 500s', () => {
     expect(await res.json()).toMatchObject({ message: expect.any(String) });
   });
 
-  it('no credentials: a bare challenge without an error code (RFC 6750 §3.1)', async () => {
+  it('no credentials: a bare challenge without an error code (RFC 6750 §3.1), naming the resource metadata', async () => {
     const res = await me({});
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="latchkey"');
+    expect(res.headers.get('www-authenticate')).toBe(
+      'Bearer realm="latchkey", resource_metadata="http://127.0.0.1:3000/.well-known/oauth-protected-resource"',
+    );
   });
 
   it('an expired key is 401 invalid_token', async () => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueKey } from '../src/apikeys/index.ts';
 import type { User } from '../src/db/index.ts';
 import { type ApiResponse, apiClient, type Call, expectError } from './kit/api.ts';
 import { useTestDatabase } from './kit/database.ts';
@@ -19,7 +20,7 @@ let owner: User;
 
 /** Routes that need no database, so a test spends its requests on the limiter only. */
 function testRoutes(app: FastifyInstance) {
-  for (const path of ['/test/things/:id', '/test/anon', '/test/bypass', '/test/other'])
+  for (const path of ['/test/things/:id', '/test/anon', '/test/bypass', '/test/other', '/test/keys'])
     app.get(path, async () => ({ ok: true }));
 }
 
@@ -128,6 +129,40 @@ it('an owner bypasses the limit with Latchkey-Bypass-Ratelimit: true', async () 
   expectError(await call('GET', '/test/bypass', { as: owner }), 429);
 });
 
+it('an owner key narrowed by scopes or an allow-list gets no bypass; an unnarrowed one does', async () => {
+  const root = await kit.user(`rlowner${++users}`, { siteRoles: ['owner'] });
+  const key = async (name: string, scopes: string[], allowList: string[]) => {
+    const { token } = await issueKey(kit.raw, {
+      userId: root.id,
+      name,
+      loginType: 'token',
+      scopes,
+      allowList,
+      lifetimeMs: 3_600_000,
+      now: new Date(),
+    });
+    return { authorization: `Bearer ${token}`, ...BYPASS };
+  };
+  const scoped = await key('scoped', ['user:read'], ['*:*']);
+  const listed = await key('listed', ['latchkey:all'], ['user:*']);
+  const full = await key('full', ['latchkey:all'], ['*:*']);
+
+  // Counted against the owner's bucket like anyone's, header or not.
+  const seen: Array<string | null> = [];
+  for (let i = 0; i < LIMIT; i++) {
+    const res = await call('GET', '/test/keys', { headers: scoped });
+    expect(res.status).toBe(200);
+    seen.push(res.headers.get('x-ratelimit-remaining'));
+  }
+  expect(seen).toEqual(['2', '1', '0']);
+  expectError(await call('GET', '/test/keys', { headers: scoped }), 429);
+  expectError(await call('GET', '/test/keys', { headers: listed }), 429);
+  // The same owner's unnarrowed key still bypasses.
+  const res = await call('GET', '/test/keys', { headers: full });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('x-ratelimit-remaining')).toBeNull();
+});
+
 it('the bypass header from anyone but an owner is ignored: they are limited as usual', async () => {
   const alice = await freshUser();
   const seen: Array<string | null> = [];
@@ -172,4 +207,39 @@ it('0 disables the limit', async () => {
   } finally {
     await off.close();
   }
+});
+
+describe('anonymous callers behind a proxy', () => {
+  const via = (forwardedFor: string) => ({ headers: { 'x-forwarded-for': forwardedFor } });
+
+  it('with the proxy trusted, each forwarded client has its own bucket and is logged as itself', async () => {
+    const behind = await startTestServer(db.url, {
+      config: { rateLimitApi: 1, trustProxy: ['127.0.0.1'] },
+      extend: testRoutes,
+    });
+    try {
+      expect((await behind.request('/test/anon', via('203.0.113.7'))).status).toBe(200);
+      expect((await behind.request('/test/anon', via('203.0.113.7'))).status).toBe(429);
+      expect((await behind.request('/test/anon', via('198.51.100.9'))).status).toBe(200);
+      // Only the address the proxy saw counts: what the client put before it is its own claim.
+      expect((await behind.request('/test/anon', via('192.0.2.1, 198.51.100.9'))).status).toBe(429);
+      const line = await behind.logs.waitFor((r) => r.route === '/test/anon' && r.status === 200);
+      expect(line.client_ip).toBe('203.0.113.7');
+    } finally {
+      await behind.close();
+    }
+  });
+
+  it('without it, X-Forwarded-For is ignored: a forged one buys no fresh bucket', async () => {
+    const direct = await startTestServer(db.url, { config: { rateLimitApi: 1 }, extend: testRoutes });
+    try {
+      expect((await direct.request('/test/anon', via('203.0.113.7'))).status).toBe(200);
+      expect((await direct.request('/test/anon', via('198.51.100.9'))).status).toBe(429);
+      expect((await direct.request('/test/anon')).status).toBe(429);
+      const line = await direct.logs.waitFor((r) => r.route === '/test/anon' && r.status === 200);
+      expect(line.client_ip).toBe('127.0.0.1');
+    } finally {
+      await direct.close();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueKey } from '../src/apikeys/index.ts';
 import type { Organization, User } from '../src/db/index.ts';
 import { apiClient, type Call, expectError } from './kit/api.ts';
 import { useTestDatabase } from './kit/database.ts';
@@ -243,6 +244,36 @@ describe('the Latchkey-Authz-Checks debug header', () => {
   it('is not sent unless asked for', async () => {
     const res = await call('GET', `/api/v1/users/${bob.id}`, { as: root });
     expect(res.headers.get('latchkey-authz-checks')).toBeNull();
+  });
+
+  it("is not sent for an owner's key narrowed by scopes or an allow-list, only for an unnarrowed one", async () => {
+    const bearer = async (name: string, scopes: string[], allowList: string[]) => {
+      const { token } = await issueKey(kit.raw, {
+        userId: root.id,
+        name,
+        loginType: 'token',
+        scopes,
+        allowList,
+        lifetimeMs: 3_600_000,
+        now: new Date(),
+      });
+      return { authorization: `Bearer ${token}`, 'latchkey-authz-checks': 'true' };
+    };
+    for (const headers of [
+      await bearer('debug-scoped', ['user:read'], ['*:*']),
+      await bearer('debug-listed', ['latchkey:all'], [`user:${root.id}`]),
+    ]) {
+      const res = await call('GET', '/api/v1/users/me', { headers });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('latchkey-authz-checks')).toBeNull();
+    }
+    const res = await call('GET', '/api/v1/users/me', {
+      headers: await bearer('debug-full', ['latchkey:all'], ['*:*']),
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.headers.get('latchkey-authz-checks') ?? 'null')).toEqual([
+      { action: 'read', type: 'user', id: root.id, allowed: true },
+    ]);
   });
 
   it('is not sent to anyone but an owner', async () => {

@@ -22,6 +22,7 @@ export {
   type ScopesResult,
 } from './scopes.ts';
 export {
+  deriveKey,
   generateKey,
   hashSecret,
   KEY_ID_PATTERN,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 // An API key is `lk_<id>_<secret><checksum>`:
 // - `lk_` makes a leaked key recognisable to secret scanners;
@@ -74,12 +74,38 @@ function checksum(body: string): string {
 }
 
 export function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret).digest();
+  // The one-shot hash: no Hash object to create and later collect on every request.
+  return hash('sha256', secret, 'buffer');
 }
 
 export function generateKey(): NewKey {
   const id = randomBase62(ID_LENGTH);
   const secret = randomBase62(SECRET_LENGTH);
+  const body = `${KEY_PREFIX}${id}_${secret}`;
+  return { id, secret, token: `${body}${checksum(body)}`, hashedSecret: hashSecret(secret) };
+}
+
+/**
+ * A key drawn from `seed` (at least 32 secret random bytes) instead of fresh randomness:
+ * the same seed gives the same key. The OAuth2 token endpoint uses it so a client retrying
+ * a refresh within the grace window gets the very token it was first sent, without it
+ * ever being stored (see src/oauth2/grants/refresh-token.ts).
+ */
+export function deriveKey(seed: Uint8Array): NewKey {
+  const stream = new Uint8Array(hkdfSync('sha256', seed, new Uint8Array(0), 'latchkey api key', 255));
+  let at = 0;
+  const take = (length: number) => {
+    let out = '';
+    while (out.length < length) {
+      const byte = stream[at++];
+      // 255 bytes hold the 42 characters needed unless over 200 are rejected (p < 1e-150).
+      if (byte === undefined) throw new Error('deriveKey: seed stream exhausted');
+      if (byte < 248) out += ALPHABET[byte % 62];
+    }
+    return out;
+  };
+  const id = take(ID_LENGTH);
+  const secret = take(SECRET_LENGTH);
   const body = `${KEY_PREFIX}${id}_${secret}`;
   return { id, secret, token: `${body}${checksum(body)}`, hashedSecret: hashSecret(secret) };
 }

@@ -9,6 +9,8 @@ export const VALIDATION_CODES = [
   'user_deleted',
   'user_suspended',
   'session_link_invalid',
+  /** An OAuth2 access token bound to another resource server (RFC 8707 audience). */
+  'wrong_audience',
   'internal',
 ] as const;
 export type ValidationCode = (typeof VALIDATION_CODES)[number];

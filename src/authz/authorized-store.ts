@@ -2,19 +2,38 @@ import type {
   ApiKey,
   ApiKeyLoginType,
   CustomRole,
+  DbcryptKey,
   ExternalAuthLink,
   ExternalAuthLinkState,
   InsertApiKeyArgs,
   InsertCustomRoleArgs,
   InsertExternalAuthLinkStateArgs,
+  InsertOAuth2AppArgs,
+  InsertOAuth2CodeArgs,
   InsertUserArgs,
   LinkKey,
   LinkTokens,
   ListUsersArgs,
   MemberKey,
+  OAuth2AccessKeyArgs,
+  OAuth2AccessToken,
+  OAuth2App,
+  OAuth2AppFields,
+  OAuth2AppSecret,
+  OAuth2CodeState,
+  OAuth2Consent,
+  OAuth2RefreshToken,
+  OAuth2RefreshTokenState,
+  OAuth2SuccessorKey,
+  OAuth2UserApp,
   OidcLink,
   Organization,
   OrganizationMember,
+  RedeemOAuth2CodeArgs,
+  RotateOAuth2RefreshTokenArgs,
+  SecretMatch,
+  SecretRow,
+  SecretTable,
   Store,
   TxOptions,
   UpsertOidcLinkArgs,
@@ -26,7 +45,7 @@ import { customRoleFromRow, permissionFromStored } from './custom-role.ts';
 import { holdsRole } from './grant.ts';
 import { type AuthzObject, objects } from './object.ts';
 import type { Permission } from './permission.ts';
-import type { Action } from './resources.ts';
+import { type Action, isResourceType } from './resources.ts';
 import { orgRole, siteRole } from './role-id.ts';
 import { builtInRole, type Role } from './roles.ts';
 import type { Subject } from './subject.ts';
@@ -464,6 +483,265 @@ export class AuthorizedStore implements Store {
     this.#check('update', { type: 'oidc_link', id: arg.userId, ownerId: arg.userId });
     return this.#inner.updateOidcLinkRefreshFailure(arg);
   }
+
+  // Encryption at rest (dbcrypt): its keys, and bulk access to secret columns as stored.
+  // Bulk access covers a whole table, so it takes a site-wide grant on the table's
+  // resource (systemDbcrypt holds one); no user's permissions on their own rows suffice.
+
+  async listDbcryptKeys(): Promise<DbcryptKey[]> {
+    this.#check('read', objects.any('dbcrypt_key'));
+    return this.#inner.listDbcryptKeys();
+  }
+
+  async insertDbcryptKey(arg: { digest: string }): Promise<void> {
+    this.#check('create', objects.any('dbcrypt_key'));
+    return this.#inner.insertDbcryptKey(arg);
+  }
+
+  async revokeDbcryptKeys(arg: { digests: readonly string[] }): Promise<string[]> {
+    this.#check('update', objects.any('dbcrypt_key'));
+    return this.#inner.revokeDbcryptKeys(arg);
+  }
+
+  async countSecretRows(arg: { table: SecretTable; match: SecretMatch }): Promise<number> {
+    this.#check('read', secretTableObject(arg.table));
+    return this.#inner.countSecretRows(arg);
+  }
+
+  async lockSecretRows(arg: {
+    table: SecretTable;
+    match: SecretMatch;
+    after: readonly string[] | undefined;
+    limit: number;
+  }): Promise<SecretRow[]> {
+    this.#check('read', secretTableObject(arg.table));
+    this.#check('update', secretTableObject(arg.table));
+    return this.#inner.lockSecretRows(arg);
+  }
+
+  async updateSecretRows(arg: { table: SecretTable; rows: readonly SecretRow[] }): Promise<number> {
+    this.#check('update', secretTableObject(arg.table));
+    return this.#inner.updateSecretRows(arg);
+  }
+
+  async clearSecretRows(arg: {
+    table: SecretTable;
+    keys: ReadonlyArray<readonly string[]>;
+  }): Promise<number> {
+    this.#check('update', secretTableObject(arg.table));
+    return this.#inner.clearSecretRows(arg);
+  }
+
+  async listSecretKeyDigests(arg: {
+    table: SecretTable;
+    column: string;
+    prefix: string;
+    length: number;
+  }): Promise<string[]> {
+    this.#check('read', secretTableObject(arg.table));
+    return this.#inner.listSecretKeyDigests(arg);
+  }
+
+  // OAuth2 apps (clients). Reading one by client id is what every OAuth endpoint does
+  // first, as systemOAuth2; creating one is an admin's act or a dynamic registration.
+
+  async getOAuth2AppById(arg: { id: string }): Promise<OAuth2App | undefined> {
+    return this.#visible(await this.#inner.getOAuth2AppById(arg), oauth2AppObject);
+  }
+
+  async getOAuth2AppByClientId(arg: { clientId: string }): Promise<OAuth2App | undefined> {
+    return this.#visible(await this.#inner.getOAuth2AppByClientId(arg), oauth2AppObject);
+  }
+
+  async insertOAuth2App(arg: InsertOAuth2AppArgs): Promise<OAuth2App> {
+    this.#check('create', objects.any('oauth2_app'));
+    return this.#inner.insertOAuth2App(arg);
+  }
+
+  listOAuth2Apps(arg: { origin?: OAuth2App['origin'] | undefined; limit: number }): Promise<OAuth2App[]> {
+    return this.#inner.listOAuth2Apps(arg, prepare(this.actor, 'read', 'oauth2_app'));
+  }
+
+  // A client ID metadata document is fetched on demand, so its row is created or refreshed
+  // by whoever resolves it (systemClientRegistration): both actions, on any app.
+  async upsertOAuth2AppFromDocument(arg: { clientId: string } & OAuth2AppFields): Promise<OAuth2App> {
+    this.#check('create', objects.any('oauth2_app'));
+    this.#check('update', objects.any('oauth2_app'));
+    return this.#inner.upsertOAuth2AppFromDocument(arg);
+  }
+
+  async updateOAuth2App(arg: { id: string } & OAuth2AppFields): Promise<OAuth2App> {
+    const app = await this.#mustSee(this.#inner.getOAuth2AppById(arg), oauth2AppObject, {
+      type: 'oauth2_app',
+      id: arg.id,
+    });
+    this.#check('update', oauth2AppObject(app));
+    return this.#inner.updateOAuth2App(arg);
+  }
+
+  // Checked without fetching: the caller has just read the app to verify the old token.
+  async updateOAuth2AppRegistrationToken(arg: {
+    id: string;
+    oldHash: Buffer;
+    newHash: Buffer;
+  }): Promise<boolean> {
+    this.#check('update', { type: 'oauth2_app', id: arg.id });
+    return this.#inner.updateOAuth2AppRegistrationToken(arg);
+  }
+
+  async deleteOAuth2App(arg: { id: string }): Promise<{ apiKeyIds: string[] }> {
+    const app = await this.#mustSee(this.#inner.getOAuth2AppById(arg), oauth2AppObject, {
+      type: 'oauth2_app',
+      id: arg.id,
+    });
+    this.#check('delete', oauth2AppObject(app));
+    return this.#inner.deleteOAuth2App(arg);
+  }
+
+  async insertOAuth2AppSecret(arg: {
+    appId: string;
+    displayPrefix: string;
+    hashedSecret: Buffer;
+  }): Promise<OAuth2AppSecret> {
+    this.#check('create', { type: 'oauth2_app_secret', id: arg.appId });
+    return this.#inner.insertOAuth2AppSecret(arg);
+  }
+
+  async listOAuth2AppSecrets(arg: { appId: string }): Promise<OAuth2AppSecret[]> {
+    this.#check('read', { type: 'oauth2_app_secret', id: arg.appId });
+    return this.#inner.listOAuth2AppSecrets(arg);
+  }
+
+  async deleteOAuth2AppSecret(arg: { appId: string; id: string }): Promise<void> {
+    this.#check('delete', { type: 'oauth2_app_secret', id: arg.appId });
+    return this.#inner.deleteOAuth2AppSecret(arg);
+  }
+
+  async deleteOAuth2AppSecrets(arg: { appId: string }): Promise<number> {
+    this.#check('delete', { type: 'oauth2_app_secret', id: arg.appId });
+    return this.#inner.deleteOAuth2AppSecrets(arg);
+  }
+
+  // OAuth2 grants: codes, refresh tokens, consent (resource oauth2_app_code_token, owned by
+  // the user they were granted by) and the access tokens they issue (API keys). The
+  // authorization server acts as systemOAuth2; a user lists and revokes their own.
+
+  async insertOAuth2Code(arg: InsertOAuth2CodeArgs): Promise<void> {
+    this.#check('create', grantObject(arg.userId));
+    return this.#inner.insertOAuth2Code(arg);
+  }
+
+  async getOAuth2CodeByHash(arg: { codeHash: Buffer }): Promise<OAuth2CodeState | undefined> {
+    return this.#visible(await this.#inner.getOAuth2CodeByHash(arg), (c) => grantObject(c.user_id, c.id));
+  }
+
+  // Redeeming consumes the code and mints tokens for its user: checked against the
+  // arguments (no fetch), so the grant costs no extra query.
+  async redeemOAuth2Code(arg: RedeemOAuth2CodeArgs): Promise<boolean> {
+    this.#check('delete', grantObject(arg.userId, arg.codeId));
+    this.#check('create', grantObject(arg.userId));
+    this.#check('create', { type: 'api_key', ownerId: arg.userId });
+    return this.#inner.redeemOAuth2Code(arg);
+  }
+
+  async revokeOAuth2CodeGrant(arg: { codeId: string }): Promise<string[]> {
+    this.#check('delete', { type: 'oauth2_app_code_token', id: arg.codeId });
+    this.#check('delete', objects.any('api_key'));
+    return this.#inner.revokeOAuth2CodeGrant(arg);
+  }
+
+  async getOAuth2RefreshTokenByHash(arg: {
+    tokenHash: Buffer;
+    graceSeconds: number;
+  }): Promise<OAuth2RefreshTokenState | undefined> {
+    return this.#visible(await this.#inner.getOAuth2RefreshTokenByHash(arg), (t) =>
+      grantObject(t.user_id, t.id),
+    );
+  }
+
+  async rotateOAuth2RefreshToken(arg: RotateOAuth2RefreshTokenArgs): Promise<boolean> {
+    this.#check('delete', grantObject(arg.old.user_id, arg.old.id));
+    this.#check('create', grantObject(arg.old.user_id));
+    this.#check('create', { type: 'api_key', ownerId: arg.old.user_id });
+    return this.#inner.rotateOAuth2RefreshToken(arg);
+  }
+
+  async getOAuth2RefreshTokenSuccessor(arg: {
+    id: string;
+  }): Promise<{ token: OAuth2RefreshToken; key: OAuth2SuccessorKey } | undefined> {
+    const found = await this.#inner.getOAuth2RefreshTokenSuccessor(arg);
+    if (found) {
+      this.#check('read', grantObject(found.token.user_id, found.token.id));
+      this.#check('read', { type: 'api_key', id: found.key.id, ownerId: found.token.user_id });
+    }
+    return found;
+  }
+
+  async revokeOAuth2RefreshTokenFamily(arg: { familyId: string }): Promise<string[]> {
+    this.#check('delete', { type: 'oauth2_app_code_token', id: arg.familyId });
+    this.#check('delete', objects.any('api_key'));
+    return this.#inner.revokeOAuth2RefreshTokenFamily(arg);
+  }
+
+  async getOAuth2AccessToken(arg: { id: string }): Promise<OAuth2AccessToken | undefined> {
+    return this.#visible(await this.#inner.getOAuth2AccessToken(arg), apiKeyObject);
+  }
+
+  async insertOAuth2AccessToken(arg: {
+    userId: string;
+    appId: string;
+    accessKey: OAuth2AccessKeyArgs;
+  }): Promise<ApiKey> {
+    // An OAuth2 grant, not a key a user makes for themselves: the grant's right is needed too.
+    this.#check('create', grantObject(arg.userId));
+    this.#check('create', { type: 'api_key', ownerId: arg.userId });
+    return this.#inner.insertOAuth2AccessToken(arg);
+  }
+
+  async getOAuth2Consent(arg: { userId: string; appId: string }): Promise<OAuth2Consent | undefined> {
+    return this.#visible(await this.#inner.getOAuth2Consent(arg), (c) => grantObject(c.user_id));
+  }
+
+  async upsertOAuth2Consent(arg: { userId: string; appId: string; scope: string }): Promise<void> {
+    this.#check('create', grantObject(arg.userId));
+    return this.#inner.upsertOAuth2Consent(arg);
+  }
+
+  async listOAuth2AppsOfUser(arg: { userId: string }): Promise<OAuth2UserApp[]> {
+    this.#check('read', grantObject(arg.userId));
+    return this.#inner.listOAuth2AppsOfUser(arg);
+  }
+
+  async deleteOAuth2GrantsOfUserApp(arg: {
+    userId: string;
+    appId: string;
+  }): Promise<{ found: boolean; keys: string[] }> {
+    this.#check('delete', grantObject(arg.userId));
+    this.#check('delete', { type: 'api_key', ownerId: arg.userId });
+    return this.#inner.deleteOAuth2GrantsOfUserApp(arg);
+  }
+
+  async deleteExpiredOAuth2Grants(arg: { before: Date }): Promise<number> {
+    this.#check('delete', objects.any('oauth2_app_code_token'));
+    return this.#inner.deleteExpiredOAuth2Grants(arg);
+  }
+}
+
+/** A code, refresh token or consent: owned by the user who granted it. */
+function grantObject(userId: string, id?: string): AuthzObject {
+  return id === undefined
+    ? { type: 'oauth2_app_code_token', ownerId: userId }
+    : { type: 'oauth2_app_code_token', id, ownerId: userId };
+}
+
+function secretTableObject(table: SecretTable): AuthzObject {
+  // The registry names a resource for each table; an unknown one is refused, not skipped.
+  if (!isResourceType(table.resource)) throw new ForbiddenError('read', objects.any('system'));
+  return objects.any(table.resource);
+}
+
+function oauth2AppObject(app: OAuth2App): AuthzObject {
+  return { type: 'oauth2_app', id: app.id };
 }
 
 function oidcLinkObject(link: OidcLink): AuthzObject {

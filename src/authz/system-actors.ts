@@ -57,6 +57,16 @@ export const systemActors = {
     ...allow('oauth2_app_code_token', 'create', 'read', 'delete'),
     ...allow('api_key', 'create', 'read', 'delete'),
   ]),
+  /**
+   * Registers OAuth2 clients on their own say-so: dynamic registration and its management
+   * (RFC 7591/7592, each call proven by the client's registration access token) and client
+   * ID metadata documents (mirrored into oauth2_apps when fetched). Apps and their secrets
+   * only: it issues no tokens and reads no user.
+   */
+  systemClientRegistration: actor('client-registration', [
+    ...allow('oauth2_app', 'create', 'read', 'update', 'delete'),
+    ...allow('oauth2_app_secret', 'create', 'read', 'delete'),
+  ]),
   /** Refreshes upstream tokens: of external-auth links, and of OIDC login links (AK-6). */
   systemExternalAuthRefresher: actor('external-auth-refresher', [
     ...allow('user', 'read'),
@@ -73,6 +83,8 @@ export const systemActors = {
   systemDbcrypt: actor('dbcrypt', [
     ...allow('user', 'read'),
     ...allow('external_auth_link', 'read', 'update'),
+    // OIDC login links hold upstream tokens too (src/dbcrypt/columns.ts).
+    ...allow('oidc_link', 'read', 'update'),
     ...allow('dbcrypt_key', 'create', 'read', 'update', 'delete'),
   ]),
 } as const;

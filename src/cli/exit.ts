@@ -1,7 +1,7 @@
 import { ConfigError } from '../config/index.ts';
 
-/** Exit codes: 1 for a failure at run time, 2 for a usage or configuration error. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/** Exit codes: 1 for a failure at run time, 2 for a usage or configuration error, 130 when interrupted (Ctrl-C). */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
 /** Prints an error for a person (no stack for expected failures) and exits. */
 export function exitWithError(err: unknown): never {

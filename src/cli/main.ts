@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
+import { dbcryptCommand } from './dbcrypt.ts';
 import { EXIT, exitWithError } from './exit.ts';
 import { gitCredentialCommand } from './git-credential.ts';
 import { keysCommand } from './keys.ts';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   program.addCommand(migrateCommand());
   program.addCommand(usersCommand());
   program.addCommand(keysCommand());
+  program.addCommand(dbcryptCommand());
   program.addCommand(gitCredentialCommand());
   // Usage errors exit 2 (as config errors do) so scripts can tell them from failures.
   const exitOverride = (cmd: Command) => {

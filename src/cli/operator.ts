@@ -18,6 +18,7 @@ import {
   type Store,
   waitForDatabase,
 } from '../db/index.ts';
+import { dbcryptStore, Keyring } from '../dbcrypt/index.ts';
 import { createLogger, type Logger, Metrics } from '../observability/index.ts';
 import { resolveDatabase } from '../runtime/index.ts';
 import { addConfigFlags, configFromCommand } from './config-flags.ts';
@@ -92,12 +93,14 @@ export async function withOperatorStore<T>(command: Command, fn: (store: Store) 
     const pubsub = createPubSub({ url, db: handle.db, logger });
     try {
       await migrateToLatest(handle.db);
-      const raw = createStore(handle.db, handle.inTx, {
+      const plain = createStore(handle.db, handle.inTx, {
         rolesChanged: (db, change) => pubsub.publish(AUTHZ_CHANNEL, encodeChange(change), db),
         // A key deleted here stops working on every running server at once.
         keyDeleted: (db, keyId) => pubsub.publish(KEYS_CHANNEL, keyId, db),
       });
-      return await fn(authorizingStore(raw).as(cliOperator));
+      // Secret columns read or written here are encrypted as a server would (DC-1).
+      const keyring = Keyring.from(configFromCommand(command).externalTokenEncryptionKeys);
+      return await fn(authorizingStore(dbcryptStore(plain, keyring)).as(cliOperator));
     } finally {
       await pubsub.close();
     }

@@ -1,5 +1,6 @@
 export { renderConfigDocs } from './docs.ts';
 export { formatDuration, parseDuration } from './duration.ts';
+export { decodeEncryptionKey, ENCRYPTION_KEY_BYTES, encryptionKeyList } from './encryption-keys.ts';
 export {
   type ExternalAuthField,
   type ExternalAuthProviderConfig,

@@ -119,6 +119,26 @@ describe('loadConfig', () => {
     expect(issuesOf(() => loadConfig({ configFile: list }))[0]).toContain('expected a mapping');
   });
 
+  it('reads the trusted proxies as addresses and ranges, refusing anything else by name', () => {
+    expect(loadConfig({ env: {} }).trustProxy).toBe(false);
+    expect(
+      loadConfig({ env: { LATCHKEY_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8,::1,uniquelocal' } })
+        .trustProxy,
+    ).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8', '::1', 'uniquelocal']);
+    expect(loadConfig({ env: { LATCHKEY_TRUST_PROXY: 'FALSE' } }).trustProxy).toBe(false);
+    expect(issuesOf(() => loadConfig({ env: { LATCHKEY_TRUST_PROXY: '10.0.0.0/33,lb.internal' } }))).toEqual([
+      'LATCHKEY_TRUST_PROXY="10.0.0.0/33,lb.internal": "10.0.0.0/33" is not an IP address or CIDR range (such as 10.0.0.0/8), loopback, linklocal or uniquelocal',
+      'LATCHKEY_TRUST_PROXY="10.0.0.0/33,lb.internal": "lb.internal" is not an IP address or CIDR range (such as 10.0.0.0/8), loopback, linklocal or uniquelocal',
+    ]);
+    // Believing anyone would let any client pick its own rate-limit bucket.
+    expect(issuesOf(() => loadConfig({ env: { LATCHKEY_TRUST_PROXY: 'true' } }))[0]).toContain(
+      'list the proxies',
+    );
+    expect(issuesOf(() => loadConfig({ env: { LATCHKEY_TRUST_PROXY: '0.0.0.0/0' } }))[0]).toContain(
+      'trusts every address',
+    );
+  });
+
   it('checks rules between options, naming the one to fix', () => {
     expect(issuesOf(() => loadConfig({ env: { LATCHKEY_RATE_LIMIT_STORE: 'redis' } }))).toEqual([
       'LATCHKEY_RATE_LIMIT_STORE: is redis, but REDIS_URL is not set',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.ts';
+import { encryptionKeyList } from './encryption-keys.ts';
 import type { ExternalAuthProviderConfig } from './external-auth.ts';
 
 // Every setting Latchkey reads is declared once here. The env var, the CLI flag, the
@@ -315,6 +316,50 @@ export const OPTIONS = {
     default: '256',
     schema: integer(0, 1_000_000),
   }),
+  rateLimitOauth2Register: option({
+    key: 'rateLimitOauth2Register',
+    group: 'ratelimit',
+    description:
+      'OAuth dynamic client registrations (POST /oauth2/register) per minute per client address; 0 disables.',
+    valueName: 'count',
+    default: '20',
+    schema: integer(0, 1_000_000),
+  }),
+  oauth2AllowPrivateClientMetadata: option({
+    key: 'oauth2AllowPrivateClientMetadata',
+    group: 'auth',
+    description:
+      'Fetch OAuth client ID metadata documents from http URLs and private, loopback or link-local addresses. For tests and labs only: it lets anyone who can start a sign-in make Latchkey call your internal network.',
+    valueName: 'bool',
+    default: 'false',
+    schema: boolean,
+  }),
+  oauth2AccessTokenLifetime: option({
+    key: 'oauth2AccessTokenLifetime',
+    group: 'auth',
+    description: 'Lifetime of an access token issued by the OAuth2 token endpoint.',
+    valueName: 'duration',
+    default: '1h',
+    schema: duration(60_000, 86_400_000),
+  }),
+  oauth2RefreshTokenLifetime: option({
+    key: 'oauth2RefreshTokenLifetime',
+    group: 'auth',
+    description:
+      'Lifetime of an OAuth2 refresh token; each refresh issues a new one with a fresh lifetime (unused for this long, a grant ends).',
+    valueName: 'duration',
+    default: '720h',
+    schema: duration(60_000, 87_600 * 3_600_000),
+  }),
+  oauth2RefreshGrace: option({
+    key: 'oauth2RefreshGrace',
+    group: 'auth',
+    description:
+      'How long a just-rotated OAuth2 refresh token may be presented again and get the same successor (clients racing their own refreshes); 0 is strict: any reuse revokes the grant.',
+    valueName: 'duration',
+    default: '30s',
+    schema: duration(0, 300_000),
+  }),
   externalAuthRefreshAhead: option({
     key: 'externalAuthRefreshAhead',
     group: 'auth',
@@ -393,6 +438,16 @@ export const OPTIONS = {
     valueName: 'text',
     default: 'Sign in with OpenID Connect',
     schema: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+  }),
+  externalTokenEncryptionKeys: option({
+    key: 'externalTokenEncryptionKeys',
+    group: 'database',
+    description:
+      'Comma-separated base64 32-byte keys that encrypt upstream tokens at rest (AES-256-GCM). The first encrypts; all decrypt. Unset: tokens are stored as they are. See docs/encryption.md.',
+    valueName: 'keys',
+    default: undefined,
+    schema: encryptionKeyList,
+    secret: true,
   }),
   dbQueryMetrics: option({
     key: 'dbQueryMetrics',

@@ -11,7 +11,7 @@ export {
 export { type DatabaseHandle, type DatabaseOptions, openDatabase } from './pool.ts';
 export { createPubSub, type PubSub, type PubSubOptions } from './pubsub.ts';
 export type * from './schema.ts';
-export { API_KEY_LOGIN_TYPES, LOGIN_TYPES, USER_STATUSES } from './schema.ts';
+export { API_KEY_LOGIN_TYPES, DBCRYPT_KEY_STATUSES, LOGIN_TYPES, USER_STATUSES } from './schema.ts';
 export {
   applyFilter,
   createStore,
@@ -19,14 +19,29 @@ export {
   type InsertApiKeyArgs,
   type InsertCustomRoleArgs,
   type InsertExternalAuthLinkStateArgs,
+  type InsertOAuth2AppArgs,
+  type InsertOAuth2CodeArgs,
   type InsertUserArgs,
   type LinkKey,
   type LinkTokens,
   type ListUsersArgs,
   type MemberKey,
+  type OAuth2AccessKeyArgs,
+  type OAuth2AccessToken,
+  type OAuth2AppFields,
+  type OAuth2CodeState,
+  type OAuth2RefreshArgs,
+  type OAuth2RefreshTokenState,
+  type OAuth2SuccessorKey,
+  type OAuth2UserApp,
+  type RedeemOAuth2CodeArgs,
   type RoleChange,
+  type RotateOAuth2RefreshTokenArgs,
   type RowFilter,
   RowNotFoundError,
+  type SecretMatch,
+  type SecretRow,
+  type SecretTable,
   type Store,
   type StoreHooks,
   type UpsertOidcLinkArgs,

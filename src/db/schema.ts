@@ -81,6 +81,9 @@ export interface ApiKeysTable {
   lifetime_seconds: number;
   expires_at: Timestamp;
   last_used: Timestamp;
+  /** For OAuth2 access tokens: the audience (RFC 8707 resource) they are bound to; '' otherwise. */
+  audience: Generated<string>;
+  oauth2_app_id: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -137,6 +140,88 @@ export interface OidcLinksTable {
   updated_at: Timestamp;
 }
 
+export const DBCRYPT_KEY_STATUSES = ['active', 'revoked'] as const;
+export type DbcryptKeyStatus = (typeof DBCRYPT_KEY_STATUSES)[number];
+
+/** A key that has encrypted data, by digest (see migration 0007_dbcrypt). */
+export interface DbcryptKeysTable {
+  digest: string;
+  status: Generated<DbcryptKeyStatus>;
+  created_at: Timestamp;
+  revoked_at: Date | null;
+}
+
+export interface OAuth2AppsTable {
+  id: Generated<string>;
+  client_id: string;
+  origin: 'dynamic' | 'admin' | 'metadata_document';
+  name: Generated<string>;
+  application_type: Generated<'web' | 'native'>;
+  token_endpoint_auth_method: 'none' | 'client_secret_basic' | 'client_secret_post';
+  redirect_uris: Generated<string[]>;
+  grant_types: Generated<string[]>;
+  response_types: Generated<string[]>;
+  /** The client's scope ceiling, space separated; '' = none registered. */
+  scope: Generated<string>;
+  metadata: ColumnType<Record<string, unknown>, string | undefined, string>;
+  registration_token_hash: Buffer | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OAuth2AppSecretsTable {
+  id: Generated<string>;
+  app_id: string;
+  display_prefix: string;
+  hashed_secret: Buffer;
+  last_used_at: Date | null;
+  created_at: Timestamp;
+}
+
+export interface OAuth2CodesTable {
+  id: Generated<string>;
+  code_hash: Buffer;
+  app_id: string;
+  user_id: string;
+  redirect_uri: string;
+  code_challenge: string;
+  resource: string;
+  scope: string;
+  redeemed_at: Date | null;
+  /** The access token the redemption issued (revoked if the code is replayed). */
+  api_key_id: string | null;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
+export interface OAuth2RefreshTokensTable {
+  id: Generated<string>;
+  token_hash: Buffer;
+  family_id: string;
+  app_id: string;
+  user_id: string;
+  code_id: string | null;
+  api_key_id: string | null;
+  resource: string;
+  scope: string;
+  rotated_at: Date | null;
+  successor_id: string | null;
+  /** Set at rotation; with the presented token it re-derives the successor (grace window). */
+  successor_seed: Buffer | null;
+  revoked_at: Date | null;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
+export interface OAuth2ConsentsTable {
+  user_id: string;
+  app_id: string;
+  scope: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
@@ -146,6 +231,12 @@ export interface Database {
   external_auth_links: ExternalAuthLinksTable;
   external_auth_link_states: ExternalAuthLinkStatesTable;
   oidc_links: OidcLinksTable;
+  oauth2_apps: OAuth2AppsTable;
+  oauth2_app_secrets: OAuth2AppSecretsTable;
+  oauth2_codes: OAuth2CodesTable;
+  oauth2_refresh_tokens: OAuth2RefreshTokensTable;
+  oauth2_consents: OAuth2ConsentsTable;
+  dbcrypt_keys: DbcryptKeysTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -158,3 +249,9 @@ export type ApiKey = Selectable<ApiKeysTable>;
 export type ExternalAuthLink = Selectable<ExternalAuthLinksTable>;
 export type ExternalAuthLinkState = Selectable<ExternalAuthLinkStatesTable>;
 export type OidcLink = Selectable<OidcLinksTable>;
+export type DbcryptKey = Selectable<DbcryptKeysTable>;
+export type OAuth2App = Selectable<OAuth2AppsTable>;
+export type OAuth2AppSecret = Selectable<OAuth2AppSecretsTable>;
+export type OAuth2Code = Selectable<OAuth2CodesTable>;
+export type OAuth2RefreshToken = Selectable<OAuth2RefreshTokensTable>;
+export type OAuth2Consent = Selectable<OAuth2ConsentsTable>;

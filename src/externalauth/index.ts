@@ -9,6 +9,7 @@ export {
 } from './device-flow.ts';
 export { VAULT_ERROR_CODES, VaultError, type VaultErrorCode, vaultErrors } from './errors.ts';
 export { isFresh, refreshLeadMs } from './freshness.ts';
+export { EVERY_LINK, LINKS_CHANNEL, LinkCache } from './link-cache.ts';
 export { LINKED_CHANNEL, pubsubLinkEvents } from './link-events.ts';
 export {
   callbackUrl,

@@ -4,6 +4,7 @@ import type { AuthzStore, SubjectCache } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
 import type { DatabaseHandle } from '../db/index.ts';
 import type { LinkFlowDeps, Vault } from '../externalauth/index.ts';
+import { resourceMetadataUrl } from '../oauth2/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import { type Authenticator, registerActor } from './auth/actor.ts';
 import { registerCsrfCheck } from './auth/csrf.ts';
@@ -13,6 +14,7 @@ import { registerDrainHook } from './drain.ts';
 import { registerErrorHandling } from './error-handler.ts';
 import { registerHealthRoutes } from './health.ts';
 import { registerMetricsRoute } from './metrics-route.ts';
+import { registerOAuthCors } from './oauth2-cors.ts';
 import { registerRateLimits } from './ratelimit/index.ts';
 import { registerRequestObserver, requestId } from './request-observer.ts';
 import { registerApiRoutes } from './routes/index.ts';
@@ -54,6 +56,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerErrorHandling(app, deps.config.accessUrl);
   registerRequestObserver(app, deps.metrics);
   registerSecurityHeaders(app);
+  registerOAuthCors(app);
   registerDrainHook(app);
   registerHealthRoutes(app, deps.database.db);
   registerMetricsRoute(app, deps.metrics);
@@ -62,6 +65,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     authz: deps.authz,
     validateKey: deps.validateKey,
     allowAccessTokenQuery: deps.config.allowAccessTokenQuery,
+    resourceMetadataUrl: resourceMetadataUrl(deps.config.accessUrl),
   });
   registerRateLimits(app, deps);
   registerCsrfCheck(app, deps.config.accessUrl);

@@ -8,9 +8,9 @@ const draining = new WeakSet<FastifyInstance>();
  * waits for that idle connection until the shutdown timeout cuts it off.
  */
 export function registerDrainHook(app: FastifyInstance): void {
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining.has(app)) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 }
 

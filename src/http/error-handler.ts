@@ -1,6 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { ForbiddenError } from '../authz/index.ts';
 import { RowNotFoundError } from '../db/index.ts';
+import { DbcryptError } from '../dbcrypt/index.ts';
 import {
   DeviceFlowError,
   type DeviceFlowErrorCode,
@@ -9,8 +10,19 @@ import {
   type VaultErrorCode,
 } from '../externalauth/index.ts';
 import { IdentityError, type IdentityErrorKind } from '../identity/index.ts';
+import { OAuthError } from '../oauth2/index.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import { whoFields } from './auth/actor.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * `oauth`: every error of the route, fastify's own (413, bad JSON) and rate limits
+     * included, is answered as RFC 6749 §5.2 JSON, which OAuth clients parse.
+     */
+    errorFormat?: 'oauth';
+  }
+}
 
 const IDENTITY_STATUS: Record<IdentityErrorKind, number> = { invalid: 400, not_found: 404, conflict: 409 };
 
@@ -48,6 +60,11 @@ const FASTIFY_MESSAGES: Readonly<Record<string, string>> = {
 /** Maps every error to the `{ message, detail? }` body; a 4xx never becomes a 500. */
 export function registerErrorHandling(app: FastifyInstance, accessUrl: string): void {
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    if (err instanceof OAuthError) return sendOAuthError(reply, err);
+    if (request.routeOptions.config?.errorFormat === 'oauth') {
+      const oauth = asOAuthError(err);
+      if (oauth) return sendOAuthError(reply, oauth);
+    }
     if (err instanceof ApiError) {
       return reply.code(err.status).send(errorBody(err.message, err.detail));
     }
@@ -87,6 +104,18 @@ export function registerErrorHandling(app: FastifyInstance, accessUrl: string): 
         );
     }
     if (err instanceof RowNotFoundError) return reply.code(404).send(errorBody('Not found.'));
+    if (err instanceof DbcryptError) {
+      // A stored token that cannot be decrypted (altered, or its key missing) is the
+      // server's problem, and is said to be: never a 401, never the ciphertext.
+      request.log.error(
+        { err, dbcrypt: err.code, ...whoFields(request) },
+        'stored secret cannot be decrypted',
+      );
+      return reply.code(500).send({
+        ...errorBody('A stored upstream token cannot be decrypted.', err.message),
+        code: `dbcrypt_${err.code}`,
+      });
+    }
     if ((err as { validation?: unknown }).validation === undefined && err.name === 'ZodError') {
       return reply.code(400).send(errorBody('Invalid request.', zodDetail(err)));
     }
@@ -106,6 +135,35 @@ export function registerErrorHandling(app: FastifyInstance, accessUrl: string): 
     return reply.code(404).send(errorBody('Not found.', `No route for ${request.method} ${path}`));
   });
 }
+
+/** RFC 6749 §5.2: JSON, never cached; invalid_client with 401 gets its Basic challenge. */
+function sendOAuthError(reply: FastifyReply, err: OAuthError): FastifyReply {
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  if (err.code === 'invalid_client' && err.status === 401 && !reply.hasHeader('www-authenticate')) {
+    reply.header('www-authenticate', 'Basic realm="latchkey"');
+  }
+  return reply.code(err.status).send(err.toJSON());
+}
+
+/** A client error fastify raised before the handler ran, as the OAuth error it amounts to. */
+function asOAuthError(err: FastifyError | ApiError): OAuthError | undefined {
+  const status = err instanceof ApiError ? err.status : err.statusCode;
+  if (status === undefined || status < 400 || status >= 500) return undefined;
+  if (status === 401 || status === 403 || status === 404) return undefined;
+  if (!(err instanceof ApiError) && err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new OAuthError(
+      'invalid_request',
+      `The request body is larger than ${OAUTH_BODY_LIMIT_TEXT}.`,
+      413,
+    );
+  }
+  const friendly = err instanceof ApiError ? err.message : FASTIFY_MESSAGES[err.code];
+  return new OAuthError('invalid_request', friendly ?? err.message, status);
+}
+
+/** Request bodies on OAuth endpoints are bounded (routes pass it as `bodyLimit`). */
+export const OAUTH_BODY_LIMIT = 64 * 1024;
+const OAUTH_BODY_LIMIT_TEXT = '64 KiB';
 
 function zodDetail(err: unknown): string {
   const issues = (err as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues ?? [];

@@ -5,7 +5,7 @@ export {
   type AuthContext,
   type Authenticator,
   defaultAuthenticator,
-  isOwner,
+  hasOwnerPrivileges,
   optionalAuth,
   requireAuth,
   storeFor,

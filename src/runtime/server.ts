@@ -8,9 +8,11 @@ import {
   type DatabaseHandle,
   migrateToLatest,
   openDatabase,
+  type StoreHooks,
   waitForDatabase,
 } from '../db/index.ts';
-import type { RefreshTiming } from '../externalauth/index.ts';
+import { checkEncryptionKeys, dbcryptStore, Keyring } from '../dbcrypt/index.ts';
+import { LinkCache, type RefreshTiming } from '../externalauth/index.ts';
 import { type Authenticator, buildApp, keyAuthenticator, markDraining } from '../http/index.ts';
 import { type Logger, Metrics } from '../observability/index.ts';
 import { resolveDatabase } from './database.ts';
@@ -37,6 +39,7 @@ export interface RunningServer {
   readonly metrics: Metrics;
   readonly subjects: SubjectCache;
   readonly keys: KeyCache;
+  readonly links: LinkCache;
   /** Drains requests, then closes the pool, then stops an embedded PostgreSQL. Idempotent. */
   close(): Promise<void>;
 }
@@ -88,7 +91,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // its own entry at once, so the caller's next request never waits for the echo.
     let subjects: SubjectCache | undefined;
     const keys = new KeyCache();
-    const raw = createStore(database.db, database.inTx, {
+    // Upstream tokens are encrypted between the raw store and the authorizing store, so
+    // every caller reads and writes plaintext (DC-1); a no-op without keys.
+    const keyring = Keyring.from(config.externalTokenEncryptionKeys);
+    // Link rows are cached on the request path; every write to one says so (LinkCache).
+    const links = new LinkCache();
+    const linkChanged: NonNullable<StoreHooks['linkChanged']> = (db, key) => links.changed(pubsub, key, db);
+    const plain = createStore(database.db, database.inTx, {
+      linkChanged,
       rolesChanged: (db, change) => {
         subjects?.invalidate(change);
         if ('userId' in change) keys.dropUser(change.userId);
@@ -100,12 +110,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return pubsub.publish(KEYS_CHANNEL, keyId, db);
       },
     });
-    const authz = authorizingStore(raw);
+    const raw = dbcryptStore(plain, keyring);
+    const authz = authorizingStore(links.wrap(raw));
+    // DC-3: data this server cannot decrypt stops it here, not request by request.
+    const keyCheck = await checkEncryptionKeys(authz.as(systemActors.systemDbcrypt), keyring);
+    logger.info(
+      {
+        encrypting_with: keyring.primary?.digest ?? null,
+        keys: keyring.digests,
+        keys_in_use: keyCheck.inUse,
+      },
+      keyring.primary ? 'upstream tokens are encrypted at rest' : 'upstream tokens are stored unencrypted',
+    );
+    for (const digest of keyCheck.revokedHeld) {
+      logger.warn(
+        { key: digest },
+        'an encryption key given to this server was revoked; it only decrypts now: remove it from LATCHKEY_EXTERNAL_TOKEN_ENCRYPTION_KEYS',
+      );
+    }
     subjects = new SubjectCache(authz.as(systemActors.systemAuthn));
     cleanup.push(await keys.attach(pubsub, logger));
+    cleanup.push(await links.attach(pubsub, logger));
     const vault = await wireVault({
       config,
       database,
+      keyring,
+      linkChanged,
       pubsub,
       logger,
       metrics,
@@ -172,7 +202,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })();
       return closing;
     };
-    return { url, app, database, metrics, subjects, keys, close };
+    return { url, app, database, metrics, subjects, keys, links, close };
   } catch (err) {
     await unwind();
     throw err;

@@ -1,6 +1,7 @@
 import { type AuthzStore, authorizingStore, systemActors } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
-import { createStore, type DatabaseHandle, type PubSub } from '../db/index.ts';
+import { createStore, type DatabaseHandle, type PubSub, type StoreHooks } from '../db/index.ts';
+import { dbcryptStore, type Keyring } from '../dbcrypt/index.ts';
 import {
   type LinkFlowDeps,
   providerRegistry,
@@ -24,7 +25,11 @@ export interface VaultWiring {
 export async function wireVault(input: {
   readonly config: Config;
   readonly database: DatabaseHandle;
+  /** Encrypts upstream tokens at rest; the refresher's store goes through it too. */
+  readonly keyring: Keyring;
   readonly pubsub: PubSub;
+  /** Tells link caches that the refresher changed a link (see LinkCache). */
+  readonly linkChanged: NonNullable<StoreHooks['linkChanged']>;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Tests shorten the retry timing of refreshes. */
@@ -43,7 +48,12 @@ export async function wireVault(input: {
   // The refresher works on the connection holding the link's lock, as its own system actor.
   const refresher = new Refresher({
     db: database.db,
-    storeOn: (conn) => refresherStore(authorizingStore(createStore(conn, database.inTx))),
+    storeOn: (conn) =>
+      refresherStore(
+        authorizingStore(
+          dbcryptStore(createStore(conn, database.inTx, { linkChanged: input.linkChanged }), input.keyring),
+        ),
+      ),
     clock,
     logger,
     metrics: input.metrics,

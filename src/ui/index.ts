@@ -1,4 +1,11 @@
 export {
+  authorizeErrorPage,
+  type ConsentPageInput,
+  consentPage,
+  consentPageCsp,
+  redirectTarget,
+} from './consent-page.ts';
+export {
   type DeviceCodePageInput,
   deviceCodePage,
   EXTERNAL_AUTH_PAGE_PATH,

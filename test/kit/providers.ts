@@ -1,6 +1,10 @@
+import { sql } from 'kysely';
 import type { ExternalAuthProviderConfig } from '../../src/config/index.ts';
 import type { LinkTokens, Store } from '../../src/db/index.ts';
+import { EVERY_LINK, LINKS_CHANNEL } from '../../src/externalauth/index.ts';
+import type { RunningServer } from '../../src/runtime/index.ts';
 import type { FakeProvider, FakeUser } from '../fakes/index.ts';
+import type { StoreKit } from './store.ts';
 
 /** A provider entry pointing at a fake upstream, as an operator would configure it. */
 export function providerFor(
@@ -63,4 +67,27 @@ export async function seedLink(
     tokens,
   });
   return tokens;
+}
+
+/**
+ * For tests that change links behind the servers' backs (straight SQL): tells every
+ * replica to drop its cached links, as bulk tools do, and waits until each has.
+ */
+export async function linksChangedBehindTheirBacks(
+  kit: StoreKit,
+  servers: readonly RunningServer[],
+): Promise<void> {
+  const dropped = servers.map(
+    (s) =>
+      new Promise<void>((resolve) => {
+        const off = s.links.onDrop((id) => {
+          if (id === EVERY_LINK) {
+            off();
+            resolve();
+          }
+        });
+      }),
+  );
+  await sql`SELECT pg_notify(${LINKS_CHANNEL}, ${EVERY_LINK})`.execute(kit.handle.db);
+  await Promise.all(dropped);
 }

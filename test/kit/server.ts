@@ -4,6 +4,7 @@ import type { RefreshTiming } from '../../src/externalauth/index.ts';
 import type { Authenticator } from '../../src/http/index.ts';
 import { createLogger, Metrics } from '../../src/observability/index.ts';
 import { type RunningServer, startServer } from '../../src/runtime/index.ts';
+import { testEncryptionKeys } from './encryption.ts';
 import { LogCapture } from './log-capture.ts';
 
 export interface TestServer extends RunningServer {
@@ -34,7 +35,12 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const config = loadConfig({
     env: {},
-    overrides: { databaseUrl, httpAddress: { host: '127.0.0.1', port: 0 }, ...options.config },
+    overrides: {
+      databaseUrl,
+      httpAddress: { host: '127.0.0.1', port: 0 },
+      ...withTestKeys(),
+      ...options.config,
+    },
   });
   const logs = options.logs ?? new LogCapture();
   const server = await startServer({
@@ -52,4 +58,10 @@ export async function startTestServer(
     logs,
     request: (path, init) => fetch(`${server.url}${path}`, init),
   };
+}
+
+// The suites the `dbcrypt` project of vitest.config.ts runs again with encryption on.
+function withTestKeys(): Partial<Config> {
+  const keys = testEncryptionKeys();
+  return keys === undefined ? {} : { externalTokenEncryptionKeys: keys };
 }

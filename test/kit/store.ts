@@ -6,11 +6,15 @@ import {
   systemActors,
 } from '../../src/authz/index.ts';
 import { createStore, type DatabaseHandle, openDatabase, type Store, type User } from '../../src/db/index.ts';
+import { dbcryptStore, Keyring } from '../../src/dbcrypt/index.ts';
 import { createLogger, Metrics } from '../../src/observability/index.ts';
+import { testEncryptionKeys } from './encryption.ts';
 
 export interface StoreKit {
   readonly handle: DatabaseHandle;
+  /** No authorization; through dbcrypt with the test's keys, so it reads and writes plaintext. */
   readonly raw: Store;
+  readonly keyring: Keyring;
   readonly authz: AuthzStore;
   /** Creates a user (and default-org membership) directly, bypassing authorization. */
   user(
@@ -22,18 +26,23 @@ export interface StoreKit {
   close(): Promise<void>;
 }
 
-export function storeKit(url: string): StoreKit {
+export function storeKit(
+  url: string,
+  options: { encryptionKeys?: readonly Buffer[] | undefined } = {},
+): StoreKit {
   const handle = openDatabase({
     url,
     poolMax: 4,
     metrics: new Metrics({ processMetrics: false }),
     logger: createLogger('silent'),
   });
-  const raw = createStore(handle.db, handle.inTx);
+  const keyring = Keyring.from(options.encryptionKeys ?? testEncryptionKeys());
+  const raw = dbcryptStore(createStore(handle.db, handle.inTx), keyring);
   const authz = authorizingStore(raw);
   return {
     handle,
     raw,
+    keyring,
     authz,
     async user(name, options = {}) {
       const user = await raw.insertUser({

@@ -5,6 +5,8 @@ import * as m0003 from './0003_api_keys.ts';
 import * as m0004 from './0004_rate_limits.ts';
 import * as m0005 from './0005_external_auth.ts';
 import * as m0006 from './0006_oidc_links.ts';
+import * as m0007 from './0007_dbcrypt.ts';
+import * as m0008 from './0008_oauth2.ts';
 
 // Listed explicitly rather than read from the folder: the set of migrations is then part
 // of the code under review, type-checked, and identical in every replica.
@@ -15,4 +17,6 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004_rate_limits': m0004,
   '0005_external_auth': m0005,
   '0006_oidc_links': m0006,
+  '0007_dbcrypt': m0007,
+  '0008_oauth2': m0008,
 };

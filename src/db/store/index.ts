@@ -3,10 +3,14 @@ import type { Database } from '../schema.ts';
 import type { InTx, TxOptions } from '../tx.ts';
 import { type ApiKeysStore, apiKeysStore } from './api-keys.ts';
 import { type CustomRolesStore, customRolesStore } from './custom-roles.ts';
-import { type ExternalAuthLinksStore, externalAuthLinksStore } from './external-auth-links.ts';
+import { type DbcryptKeysStore, dbcryptKeysStore } from './dbcrypt-keys.ts';
+import { type ExternalAuthLinksStore, externalAuthLinksStore, type LinkKey } from './external-auth-links.ts';
 import { type MembersStore, membersStore } from './members.ts';
+import { type OAuth2AppsStore, oauth2AppsStore } from './oauth2-apps.ts';
+import { type OAuth2GrantsStore, oauth2GrantsStore } from './oauth2-grants.ts';
 import { type OidcLinksStore, oidcLinksStore } from './oidc-links.ts';
 import { type OrganizationsStore, organizationsStore } from './organizations.ts';
+import { type SecretRowsStore, secretRowsStore } from './secret-rows.ts';
 import { type UsersStore, usersStore } from './users.ts';
 
 export type { InsertApiKeyArgs } from './api-keys.ts';
@@ -15,7 +19,21 @@ export { RowNotFoundError } from './errors.ts';
 export type { InsertExternalAuthLinkStateArgs, LinkKey, LinkTokens } from './external-auth-links.ts';
 export { applyFilter, type FilterColumns, type RowFilter } from './filter.ts';
 export type { MemberKey } from './members.ts';
+export type { InsertOAuth2AppArgs, OAuth2AppFields } from './oauth2-apps.ts';
+export type {
+  InsertOAuth2CodeArgs,
+  OAuth2AccessKeyArgs,
+  OAuth2AccessToken,
+  OAuth2CodeState,
+  OAuth2RefreshArgs,
+  OAuth2RefreshTokenState,
+  OAuth2SuccessorKey,
+  OAuth2UserApp,
+  RedeemOAuth2CodeArgs,
+  RotateOAuth2RefreshTokenArgs,
+} from './oauth2-grants.ts';
 export type { UpsertOidcLinkArgs } from './oidc-links.ts';
+export type { SecretMatch, SecretRow, SecretTable } from './secret-rows.ts';
 export type { InsertUserArgs, ListUsersArgs } from './users.ts';
 
 /** Every query Latchkey runs, one typed method each, grouped by table family. */
@@ -25,7 +43,11 @@ export type DataStore = UsersStore &
   CustomRolesStore &
   ApiKeysStore &
   ExternalAuthLinksStore &
-  OidcLinksStore;
+  OidcLinksStore &
+  DbcryptKeysStore &
+  SecretRowsStore &
+  OAuth2AppsStore &
+  OAuth2GrantsStore;
 
 export interface Store extends DataStore {
   /** Runs `fn` with a store bound to one transaction (see inTx for the retry rules). */
@@ -41,6 +63,11 @@ export interface StoreHooks {
    * transaction it takes effect at COMMIT (caches elsewhere are told only of real changes).
    */
   readonly rolesChanged?: (db: Kysely<Database>, change: RoleChange) => Promise<void>;
+  /**
+   * Called after a write to an external-auth link (linked, refreshed, failed, unlinked),
+   * on the same executor, so caches of links elsewhere drop it.
+   */
+  readonly linkChanged?: (db: Kysely<Database>, key: LinkKey) => Promise<void>;
   /** Called after an API key is deleted, on the same executor (revocation). */
   readonly keyDeleted?: (db: Kysely<Database>, keyId: string) => Promise<void>;
 }
@@ -67,6 +94,10 @@ export function createStore(db: Kysely<Database>, inTx: InTx, hooks: StoreHooks 
     ...apiKeysStore(db),
     ...externalAuthLinksStore(db),
     ...oidcLinksStore(db),
+    ...oauth2AppsStore(db),
+    ...oauth2GrantsStore(db),
+    ...dbcryptKeysStore(db),
+    ...secretRowsStore(db),
   };
   const notify = hooks.rolesChanged;
   if (notify) {
@@ -81,12 +112,66 @@ export function createStore(db: Kysely<Database>, inTx: InTx, hooks: StoreHooks 
       };
     }
   }
+  const linkChanged = hooks.linkChanged;
+  if (linkChanged) {
+    const upsert = data.upsertExternalAuthLink;
+    data.upsertExternalAuthLink = async (arg) => {
+      const row = await upsert(arg);
+      await linkChanged(db, arg);
+      return row;
+    };
+    const save = data.updateExternalAuthLinkRefreshToken;
+    data.updateExternalAuthLinkRefreshToken = async (arg) => {
+      const written = await save(arg);
+      if (written) await linkChanged(db, arg);
+      return written;
+    };
+    const fail = data.updateExternalAuthLinkRefreshFailure;
+    data.updateExternalAuthLinkRefreshFailure = async (arg) => {
+      const written = await fail(arg);
+      if (written) await linkChanged(db, arg);
+      return written;
+    };
+    const remove = data.deleteExternalAuthLink;
+    data.deleteExternalAuthLink = async (arg) => {
+      const row = await remove(arg);
+      if (row) await linkChanged(db, arg);
+      return row;
+    };
+  }
   const keyDeleted = hooks.keyDeleted;
   if (keyDeleted) {
     const remove = data.deleteApiKey;
     data.deleteApiKey = async (arg) => {
       await remove(arg);
       await keyDeleted(db, arg.id);
+    };
+    // An app's access tokens are API keys: deleting the app deletes them, and says so.
+    const removeApp = data.deleteOAuth2App;
+    data.deleteOAuth2App = async (arg) => {
+      const deleted = await removeApp(arg);
+      for (const id of deleted.apiKeyIds) await keyDeleted(db, id);
+      return deleted;
+    };
+    // OAuth2 revocations (code replay, refresh reuse, a user revoking an app) delete
+    // access tokens in bulk and return their ids: each is announced like a deleted key.
+    const revokeCode = data.revokeOAuth2CodeGrant;
+    data.revokeOAuth2CodeGrant = async (arg) => {
+      const keys = await revokeCode(arg);
+      for (const id of keys) await keyDeleted(db, id);
+      return keys;
+    };
+    const revokeFamily = data.revokeOAuth2RefreshTokenFamily;
+    data.revokeOAuth2RefreshTokenFamily = async (arg) => {
+      const keys = await revokeFamily(arg);
+      for (const id of keys) await keyDeleted(db, id);
+      return keys;
+    };
+    const revokeApp = data.deleteOAuth2GrantsOfUserApp;
+    data.deleteOAuth2GrantsOfUserApp = async (arg) => {
+      const deleted = await revokeApp(arg);
+      for (const id of deleted.keys) await keyDeleted(db, id);
+      return deleted;
     };
   }
   return {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { ApiKeyValidationError } from '../../apikeys/index.ts';
 import {
   type AuthzObject,
@@ -19,6 +19,8 @@ export interface AuthContext {
   /** The production path: validate an API key or session token. */
   readonly validateKey: (presented: PresentedToken) => Promise<AuthOutcome | ApiKeyValidationError>;
   readonly allowAccessTokenQuery: boolean;
+  /** RFC 9728 metadata URL that 401 challenges point clients to (OA-1). */
+  readonly resourceMetadataUrl?: string | undefined;
 }
 
 /**
@@ -51,6 +53,8 @@ declare module 'fastify' {
     authError: ApiKeyValidationError | undefined;
     /** Authorization checks made by this request, when the debug header asked for them. */
     authzChecks: RecordedCheck[] | undefined;
+    /** The protected-resource metadata URL (RFC 9728) for this server's challenges; '' if none. */
+    resourceMetadataUrl: string;
   }
 }
 
@@ -70,6 +74,7 @@ export function registerActor(
   app.decorateRequest('auth', undefined);
   app.decorateRequest('authError', undefined);
   app.decorateRequest('authzChecks', undefined);
+  app.decorateRequest('resourceMetadataUrl', context.resourceMetadataUrl ?? '');
   const run = authenticate ?? defaultAuthenticator;
   app.addHook('onRequest', async (request) => {
     const outcome = await run(request, context);
@@ -82,9 +87,11 @@ export function registerActor(
     request.auth = outcome;
     request.actor = outcome.subject;
     // Listing every check allocates on the hot path, so it is opt-in and for owners only.
-    if (request.headers[AUTHZ_DEBUG_HEADER] === 'true' && isOwner(outcome.subject)) request.authzChecks = [];
+    if (request.headers[AUTHZ_DEBUG_HEADER] === 'true' && hasOwnerPrivileges(outcome.subject)) {
+      request.authzChecks = [];
+    }
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (request.authzChecks) {
       const list = request.authzChecks.map((c) => ({
         action: c.action,
@@ -95,7 +102,7 @@ export function registerActor(
       }));
       reply.header(AUTHZ_DEBUG_HEADER, JSON.stringify(list));
     }
-    return payload;
+    done(null, payload);
   });
 }
 
@@ -112,18 +119,39 @@ export function whoFields(request: FastifyRequest): { user_id?: string; api_key_
     : { user_id: auth.userId, api_key_id: auth.apiKeyId };
 }
 
-export function isOwner(subject: Subject): boolean {
+function isOwner(subject: Subject): boolean {
   return subject.roles.some((r) => r.id.organizationId === undefined && r.id.name === SITE_ROLES[0]);
+}
+
+/**
+ * Whether the caller may use the owner's privileges that are not permissions on a
+ * resource: the rate-limit bypass (AK-10) and the authz debug header (RB-5). A key's
+ * scopes and allow-list narrow permissions (role ∩ scope ∩ allow-list, AK-8), but these
+ * privileges are no permission they could be intersected with. So they go only with a
+ * credential that narrows nothing (scopes `latchkey:all`, allow-list `*:*`): an owner's
+ * key limited to `user:read` must not be able to do more than read users.
+ */
+export function hasOwnerPrivileges(subject: Subject): boolean {
+  return subject.scopes === undefined && subject.allowList === undefined && isOwner(subject);
 }
 
 const quote = (text: string) => text.replace(/["\\]/g, '');
 
-/** A refused credential as an API error, with the RFC 6750 challenge where one applies. */
-function refusal(reply: FastifyReply, error: ApiKeyValidationError | undefined): ApiError {
+/**
+ * A refused credential as an API error, with the RFC 6750 challenge where one applies.
+ * Each challenge names the protected-resource metadata (RFC 9728 §5.1), which is how MCP
+ * and other OAuth clients find where to get a token.
+ */
+function refusal(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: ApiKeyValidationError | undefined,
+): ApiError {
   if (error?.hard) return new ApiError(500, 'Could not check the credentials; try again.');
+  const metadata = request.resourceMetadataUrl ? `, resource_metadata="${request.resourceMetadataUrl}"` : '';
   if (!error || error.code === 'missing') {
     // No credentials at all: a bare challenge, no error code (RFC 6750 §3.1).
-    reply.header('www-authenticate', 'Bearer realm="latchkey"');
+    reply.header('www-authenticate', `Bearer realm="latchkey"${metadata}`);
     return new ApiError(
       401,
       'You must be signed in.',
@@ -133,15 +161,22 @@ function refusal(reply: FastifyReply, error: ApiKeyValidationError | undefined):
   if (error.status === 401) {
     reply.header(
       'www-authenticate',
-      `Bearer realm="latchkey", error="invalid_token", error_description="${quote(error.message)}"`,
+      `Bearer realm="latchkey", error="invalid_token", error_description="${quote(error.message)}"${metadata}`,
     );
   }
   return new ApiError(error.status, error.message);
 }
 
+// The two preHandlers are synchronous (callback style): an async hook costs every request
+// a promise and a turn of the microtask queue.
+
 /** preHandler for routes that need a caller. */
-export async function requireAuth(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (!request.actor) throw refusal(reply, request.authError);
+export function requireAuth(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+): void {
+  done(request.actor ? undefined : refusal(request, reply, request.authError));
 }
 
 /**
@@ -149,8 +184,12 @@ export async function requireAuth(request: FastifyRequest, reply: FastifyReply):
  * a failure of Latchkey itself is not (answering as if anonymous would hide an outage
  * and could log a browser out).
  */
-export async function optionalAuth(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (request.authError?.hard) throw refusal(reply, request.authError);
+export function optionalAuth(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+): void {
+  done(request.authError?.hard ? refusal(request, reply, request.authError) : undefined);
 }
 
 /** The store as the caller, recording checks when asked. Only call after requireAuth. */

@@ -10,12 +10,13 @@ import {
 import { type CredentialLimits, parseAllowList, type SubjectCache } from '../../authz/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { ApiKey, Store } from '../../db/index.ts';
+import { isOwnAudience } from '../../oauth2/index.ts';
 import type { Logger } from '../../observability/index.ts';
 import type { PresentedToken } from './token-source.ts';
 import type { AuthOutcome } from './types.ts';
 
 export interface KeyAuthDeps {
-  readonly config: Pick<Config, 'sessionDuration' | 'disableSessionExpiryRefresh'>;
+  readonly config: Pick<Config, 'sessionDuration' | 'disableSessionExpiryRefresh' | 'accessUrl'>;
   readonly keys: KeyCache;
   readonly subjects: SubjectCache;
   /** Bound to systemAuthn. */
@@ -31,12 +32,14 @@ const LAST_USED_EVERY_MS = 60_000;
 interface KeyLimits {
   readonly limits: CredentialLimits;
   readonly limitsKey: string;
+  /** OA-5: an OAuth2 access token is accepted only when its audience is this server. */
+  readonly audienceOk: boolean;
 }
 
 // Parsed once per key row: cached rows are the same object on every request.
 const parsedLimits = new WeakMap<ApiKey, KeyLimits>();
 
-function limitsOf(key: ApiKey): KeyLimits {
+function limitsOf(key: ApiKey, accessUrl: string): KeyLimits {
   let hit = parsedLimits.get(key);
   if (!hit) {
     const scopes = parseScopes(key.scopes);
@@ -49,6 +52,7 @@ function limitsOf(key: ApiKey): KeyLimits {
         allowList: allowList.ok ? allowList.entries : [{ type: 'user', id: '-' }],
       },
       limitsKey: `${key.scopes.join(' ')}|${key.allow_list.join(' ')}`,
+      audienceOk: key.login_type !== 'oauth2_app' || isOwnAudience(key.audience, accessUrl),
     };
     parsedLimits.set(key, hit);
   }
@@ -77,6 +81,14 @@ export function keyAuthenticator(
     const valid = await validateApiKey(presented.token, { lookup, now });
     if (valid instanceof ApiKeyValidationError) return valid;
     const { key, user } = valid;
+    const { limits, limitsKey, audienceOk } = limitsOf(key, deps.config.accessUrl);
+    if (!audienceOk) {
+      // A token for another resource server, however valid there, is no credential here.
+      return new ApiKeyValidationError(
+        'wrong_audience',
+        'The token is not meant for this server (audience).',
+      );
+    }
     if (key.login_type === 'oidc' && deps.oidcSessions) {
       let refusal: ApiKeyValidationError | undefined;
       try {
@@ -89,7 +101,6 @@ export function keyAuthenticator(
       if (refusal) return refusal;
     }
     touch(key, now(), deps);
-    const { limits, limitsKey } = limitsOf(key);
     try {
       const subject = await deps.subjects.resolve(user, limits, limitsKey);
       return {

@@ -3,6 +3,17 @@ import { ApiError } from '../api-error.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route checks a CSRF token of its own (the OAuth consent form). A browser that
+     * withholds its origin there (`Origin: null`, as under `Referrer-Policy: no-referrer`)
+     * is let through to that check; a foreign origin is still refused here.
+     */
+    csrfToken?: boolean;
+  }
+}
+
 /**
  * CSRF protection for requests authenticated by the session cookie: a state-changing
  * request must come from Latchkey's own origin (Origin, or Referer when a browser sends
@@ -12,15 +23,27 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function registerCsrfCheck(app: FastifyInstance, accessUrl: string): void {
   const origin = new URL(accessUrl).origin;
-  app.addHook('preHandler', async (request) => {
-    if (SAFE_METHODS.has(request.method) || request.auth?.source !== 'cookie') return;
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (SAFE_METHODS.has(request.method) || request.auth?.source !== 'cookie') return done();
     if (!sameOrigin(request, origin)) {
-      throw new ApiError(
-        403,
-        'Cross-site request refused.',
-        `State-changing requests with a session cookie must come from ${origin}.`,
+      if (request.routeOptions.config.csrfToken && request.headers.origin === 'null') return done();
+      // Routes open to other origins (OAuth endpoints, /mcp: see oauth2-cors.ts) are not
+      // refused: a cross-site cookie is ignored there and the request is anonymous, so
+      // the client's own credentials (or none) decide, never the browser's session.
+      if (request.routeOptions.config.cors !== undefined) {
+        request.actor = undefined;
+        request.auth = undefined;
+        return done();
+      }
+      return done(
+        new ApiError(
+          403,
+          'Cross-site request refused.',
+          `State-changing requests with a session cookie must come from ${origin}.`,
+        ),
       );
     }
+    done();
   });
 }
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { Config } from '../../config/index.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
-import { isOwner } from '../auth/actor.ts';
+import { hasOwnerPrivileges } from '../auth/actor.ts';
 import { InFlightGate } from './in-flight.ts';
 import { routeBucket, tokenBucket } from './keys.ts';
 import type { Limiter, Verdict } from './limiter.ts';
@@ -18,10 +18,18 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Adds the group's per-token and concurrency limits to the route (AK-10). */
     rateLimitGroup?: RateLimitGroup;
+    /**
+     * Requests per minute per caller (user, else IP) on this route, instead of rateLimitApi:
+     * for anonymous endpoints that need a tighter bound (OAuth client registration).
+     */
+    rateLimitPerMinute?: number;
   }
 }
 
-/** Owners send `Latchkey-Bypass-Ratelimit: true` to skip rate limits; others are limited as usual. */
+/**
+ * Owners send `Latchkey-Bypass-Ratelimit: true` to skip rate limits; others are limited as
+ * usual, and so is an owner's key narrowed by scopes or an allow-list (hasOwnerPrivileges).
+ */
 export const BYPASS_HEADER = 'latchkey-bypass-ratelimit';
 
 const WINDOW_SECONDS = 60;
@@ -57,11 +65,25 @@ export function registerRateLimits(app: FastifyInstance, deps: RateLimitDeps): v
     app.addHook('onClose', () => store.close());
   }
 
+  // Limiters for routes with their own rateLimitPerMinute, one per distinct figure.
+  const ownLimits = new Map<number, Limiter>();
+  const routeLimiter = (points: number | undefined): Limiter | undefined => {
+    if (points === undefined) return perRoute;
+    if (!store || points <= 0) return undefined;
+    let limiter = ownLimits.get(points);
+    if (!limiter) {
+      limiter = store.limiter(`route:${points}`, points, WINDOW_SECONDS);
+      ownLimits.set(points, limiter);
+    }
+    return limiter;
+  };
+
   /** Consumes from each rate limit that applies: the first refusal, else the tightest verdict. */
   async function consume(request: FastifyRequest, group: RateLimitGroup | undefined) {
     const verdicts: Verdict[] = [];
-    if (perRoute) {
-      const verdict = await perRoute.consume(routeBucket(request));
+    const limiter = routeLimiter(request.routeOptions.config.rateLimitPerMinute);
+    if (limiter) {
+      const verdict = await limiter.consume(routeBucket(request));
       if (!verdict.allowed) return { refusal: { kind: 'route', verdict } satisfies Refusal };
       verdicts.push(verdict);
     }
@@ -112,7 +134,10 @@ function buildLimits(deps: RateLimitDeps): Limits | undefined {
   const settings: Record<RateLimitGroup, { perToken: number; concurrency: number }> = {
     proxy: { perToken: config.rateLimitPerToken, concurrency: config.proxyConcurrency },
   };
-  const needsStore = config.rateLimitApi > 0 || RATE_LIMIT_GROUPS.some((g) => settings[g].perToken > 0);
+  const needsStore =
+    config.rateLimitApi > 0 ||
+    config.rateLimitOauth2Register > 0 ||
+    RATE_LIMIT_GROUPS.some((g) => settings[g].perToken > 0);
   const gates = new Map<RateLimitGroup, InFlightGate>();
   for (const group of RATE_LIMIT_GROUPS) {
     if (settings[group].concurrency > 0) gates.set(group, new InFlightGate(settings[group].concurrency));
@@ -141,5 +166,6 @@ function buildLimits(deps: RateLimitDeps): Limits | undefined {
 }
 
 function ownerBypass(request: FastifyRequest): boolean {
-  return request.headers[BYPASS_HEADER] === 'true' && request.actor !== undefined && isOwner(request.actor);
+  const actor = request.actor;
+  return request.headers[BYPASS_HEADER] === 'true' && actor !== undefined && hasOwnerPrivileges(actor);
 }

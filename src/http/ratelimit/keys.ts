@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 
 /**
@@ -26,7 +26,7 @@ export function tokenBucket(request: FastifyRequest): string | undefined {
     typeof authorization === 'string' ? /^Bearer\s+(.+?)\s*$/i.exec(authorization)?.[1] : undefined;
   const header = request.headers['x-api-key'];
   const token = bearer ?? (typeof header === 'string' && header !== '' ? header : undefined);
-  return token === undefined ? undefined : createHash('sha256').update(token).digest('hex');
+  return token === undefined ? undefined : hash('sha256', token, 'hex');
 }
 
 /**

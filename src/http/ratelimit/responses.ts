@@ -33,15 +33,16 @@ export function tooManyRequests(
       ? 'with this token'
       : `to ${request.method} ${request.routeOptions.url ?? 'unknown paths'}`;
   limitHeaders(reply, verdict);
-  return reply
-    .code(429)
-    .header('retry-after', String(seconds))
-    .send(
-      errorBody(
-        'Too many requests.',
-        `At most ${verdict.limit} requests a minute ${scope}; try again in ${seconds} s.`,
-      ),
-    );
+  const detail = `At most ${verdict.limit} requests a minute ${scope}; try again in ${seconds} s.`;
+  reply.code(429).header('retry-after', String(seconds));
+  // OAuth endpoints answer in RFC 6749 §5.2 form, which OAuth clients parse (no 429 code is
+  // registered; temporarily_unavailable is the registered one that means "later").
+  if (request.routeOptions.config.errorFormat === 'oauth') {
+    return reply
+      .header('cache-control', 'no-store')
+      .send({ error: 'temporarily_unavailable', error_description: detail });
+  }
+  return reply.send(errorBody('Too many requests.', detail));
 }
 
 /** 503 while a route group has all the requests in flight it may have. */

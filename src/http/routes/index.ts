@@ -3,12 +3,21 @@ import type { OidcLogin } from '../../apikeys/index.ts';
 import type { AuthzStore } from '../../authz/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { LinkFlowDeps, Vault } from '../../externalauth/index.ts';
+import { type ClientDeps, ClientMetadataDocuments } from '../../oauth2/index.ts';
 import { registerAuthcheckRoute } from './authcheck.ts';
 import { registerExternalAuthRoutes } from './external-auth.ts';
 import { registerDeviceFlowRoutes } from './external-auth-device.ts';
 import { registerExternalAuthPages } from './external-auth-pages.ts';
 import { registerKeyRoutes } from './keys.ts';
 import { decorateLoaders } from './loaders.ts';
+import { registerOAuth2AppRoutes } from './oauth2/apps.ts';
+import { registerAuthorizeRoutes } from './oauth2/authorize.ts';
+import { registerIntrospectRoute } from './oauth2/introspect.ts';
+import { registerOAuth2MetadataRoutes } from './oauth2/metadata.ts';
+import { registerOAuth2RegisterRoutes } from './oauth2/register.ts';
+import { registerRevokeRoute } from './oauth2/revoke.ts';
+import { registerOAuthFormBody, registerTokenRoute } from './oauth2/token.ts';
+import { registerOAuth2UserAppRoutes } from './oauth2/user-apps.ts';
 import { registerOrganizationRoutes } from './organizations.ts';
 import { registerPageRoutes } from './pages.ts';
 import { registerSessionRoutes } from './session.ts';
@@ -22,8 +31,19 @@ export interface RouteDeps {
   readonly oidcLogin: OidcLogin;
 }
 
+/** What the OAuth2 routes need besides RouteDeps: client resolution, one per server. */
+export interface OAuth2RouteDeps extends RouteDeps {
+  readonly clients: ClientDeps;
+}
+
 export function registerApiRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { authz } = deps;
+  // One metadata-document cache for every OAuth route (authorize, token, …): see resolveClient.
+  const documents = new ClientMetadataDocuments(authz, {
+    allowPrivate: deps.config.oauth2AllowPrivateClientMetadata,
+    log: app.log,
+  });
+  const oauth2: OAuth2RouteDeps = { ...deps, clients: { authz, documents } };
   decorateLoaders(app);
   registerUserRoutes(app, authz);
   registerOrganizationRoutes(app, authz);
@@ -32,6 +52,19 @@ export function registerApiRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerSessionRoutes(app, deps);
   registerExternalAuthRoutes(app, deps);
   registerDeviceFlowRoutes(app, deps);
+  registerOAuth2MetadataRoutes(app, oauth2);
+  registerOAuth2RegisterRoutes(app, oauth2);
+  registerOAuth2AppRoutes(app, oauth2);
+  registerOAuth2UserAppRoutes(app, oauth2);
+  // The OAuth endpoints that take form bodies (RFC 6749), and the consent form: their own
+  // scope, whose parser keeps repeated parameters visible and bounds bodies at 64 KiB.
+  app.register(async (forms) => {
+    registerOAuthFormBody(forms);
+    registerAuthorizeRoutes(forms, oauth2);
+    registerTokenRoute(forms, oauth2);
+    registerRevokeRoute(forms, oauth2);
+    registerIntrospectRoute(forms, oauth2);
+  });
   // Pages live in their own encapsulated scope: the form-body parser they need must not
   // make the JSON API accept urlencoded bodies.
   app.register(async (pages) => {

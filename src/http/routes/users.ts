@@ -36,9 +36,8 @@ export function registerUserRoutes(app: FastifyInstance, authz: AuthzStore): voi
     return reply.code(201).send(userJson(user));
   });
 
-  app.get<UserParams>('/api/v1/users/:user', withUser, async (request) =>
-    userJson(loaded(request.targetUser)),
-  );
+  // Synchronous: the loader did the work; an async handler would add a promise per call.
+  app.get<UserParams>('/api/v1/users/:user', withUser, (request) => userJson(loaded(request.targetUser)));
 
   app.put<UserParams>('/api/v1/users/:user/roles', withUser, async (request) => {
     const { roles } = rolesBody.parse(request.body);

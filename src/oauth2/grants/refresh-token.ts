@@ -1,0 +1,146 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { deriveKey, type NewKey } from '../../apikeys/index.ts';
+import type { OAuth2App, OAuth2RefreshTokenState, Store } from '../../db/index.ts';
+import { OAuthError } from '../errors.ts';
+import type { OAuthParams } from '../params.ts';
+import { isWithin, normaliseResource } from '../resource.ts';
+import { narrowScope } from '../scopes.ts';
+import { sameHash } from '../secrets.ts';
+import {
+  accessKeyArgs,
+  type GrantDeps,
+  grantStore,
+  hashToken,
+  REFRESH_TOKEN_PREFIX,
+  responseScope,
+  type TokenResponse,
+} from './tokens.ts';
+
+// The refresh_token grant (RFC 6749 §6, OAuth 2.1 §4.3.1) with rotation and a grace window.
+//
+// Rotation: the presented token is marked rotated and its successor inserted in ONE
+// statement (oauth2-grants.ts rotateOAuth2RefreshToken), conditioned on `rotated_at IS
+// NULL`: there is no moment in which both work, and of two racing requests one rotates.
+//
+// The grace window (LATCHKEY_OAUTH2_REFRESH_GRACE, default 30 s, 0 = strict): real clients
+// race their own refreshes (two processes of one client, 13 ms apart). The loser presents
+// a token that was just rotated. Within the window that is an idempotent retry, answered
+// with the SAME successor: the same refresh token and the same access token. Tokens are
+// stored only as hashes, so the successor cannot be read back; instead it is DERIVED:
+//
+//   successor refresh token = "lkrt_" + HMAC-SHA256(key = presented token, "refresh" ‖ seed)
+//   successor access token  = deriveKey(HMAC-SHA256(key = presented token, "access" ‖ seed))
+//
+// where `seed` is 32 random bytes stored on the rotated row (successor_seed). A retry
+// presents the old token again, so the server recomputes both and checks them against the
+// stored hashes. Neither half alone is enough: the database holds the seed but never the
+// token, and someone holding only an old token cannot compute its successor without the
+// seed. The successor must still stand (not rotated on, not revoked) and the retry must
+// come within the window; anything else is reuse and revokes the whole family (RFC 9700
+// §4.14.2), access tokens included.
+
+const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
+
+interface Successor {
+  readonly refreshToken: string;
+  readonly key: NewKey;
+}
+
+function successorOf(presented: string, seed: Buffer): Successor {
+  const mac = (label: string) => createHmac('sha256', presented).update(label).update(seed).digest();
+  return {
+    refreshToken: `${REFRESH_TOKEN_PREFIX}${mac('refresh').toString('base64url')}`,
+    key: deriveKey(mac('access')),
+  };
+}
+
+/** RFC 8707 §2.2 at refresh: the granted resource, or one within it; never another. */
+function narrowResource(granted: string, requested: string | undefined): string {
+  if (requested === undefined) return granted;
+  const normal = normaliseResource(requested);
+  if (normal === undefined || !isWithin(normal, granted)) {
+    throw new OAuthError('invalid_target', 'resource is not within the one authorized.');
+  }
+  return normal;
+}
+
+export async function refreshTokenGrant(
+  deps: GrantDeps,
+  app: OAuth2App,
+  params: OAuthParams,
+): Promise<TokenResponse> {
+  const presented = params.required('refresh_token');
+  const scopeParam = params.optional('scope');
+  const resourceParam = params.optional('resource', 'invalid_target');
+  const store = grantStore(deps);
+  const lookup = { tokenHash: hashToken(presented), graceSeconds: deps.settings.refreshGraceMs / 1000 };
+
+  let row = await store.getOAuth2RefreshTokenByHash(lookup);
+  // Another client's token is refused like an unknown one, and does not revoke anything.
+  if (!row || row.app_id !== app.id) throw invalidGrant('The refresh token is not valid.');
+  if (row.revoked_at !== null) throw invalidGrant('The refresh token has been revoked.');
+  const narrowed = narrowScope(row.scope, scopeParam);
+  if (!narrowed.ok) throw narrowed.error;
+  const resource = narrowResource(row.resource, resourceParam);
+
+  if (row.rotated_at === null) {
+    if (row.expired) throw invalidGrant('The refresh token has expired.');
+    const seed = randomBytes(32);
+    const next = successorOf(presented, seed);
+    const access = accessKeyArgs(app, next.key, narrowed.scope, resource, deps.settings);
+    const rotated = await store.rotateOAuth2RefreshToken({
+      old: row,
+      seed,
+      successor: {
+        id: randomUUID(),
+        tokenHash: hashToken(next.refreshToken),
+        // The successor carries the grant as it was; only this access token is narrowed.
+        resource: row.resource,
+        scope: row.scope,
+        lifetimeSeconds: Math.round(deps.settings.refreshTokenLifetimeMs / 1000),
+      },
+      accessKey: access,
+    });
+    if (rotated) {
+      return {
+        access_token: next.key.token,
+        token_type: 'Bearer',
+        expires_in: access.lifetimeSeconds,
+        scope: responseScope(access.scopes, row.scope, true),
+        refresh_token: next.refreshToken,
+      };
+    }
+    // A concurrent request rotated it first (or it expired or was revoked this instant):
+    // read what happened and answer as a repeat.
+    row = await store.getOAuth2RefreshTokenByHash(lookup);
+    if (!row || row.rotated_at === null || row.revoked_at !== null) {
+      throw invalidGrant('The refresh token is no longer valid.');
+    }
+  }
+  return repeat(store, row, presented);
+}
+
+/** A just-rotated token presented again: the same successor within the window, else reuse. */
+async function repeat(store: Store, row: OAuth2RefreshTokenState, presented: string): Promise<TokenResponse> {
+  if (row.in_grace && row.successor_seed !== null) {
+    const found = await store.getOAuth2RefreshTokenSuccessor({ id: row.id });
+    if (found) {
+      const next = successorOf(presented, row.successor_seed);
+      if (
+        sameHash(hashToken(next.refreshToken), found.token.token_hash) &&
+        next.key.id === found.key.id &&
+        sameHash(next.key.hashedSecret, found.key.hashedSecret)
+      ) {
+        return {
+          access_token: next.key.token,
+          token_type: 'Bearer',
+          expires_in: Math.max(1, Math.round((found.key.expiresAt.getTime() - Date.now()) / 1000)),
+          scope: responseScope(found.key.scopes, found.token.scope, true),
+          refresh_token: next.refreshToken,
+        };
+      }
+    }
+  }
+  await store.revokeOAuth2RefreshTokenFamily({ familyId: row.family_id });
+  throw invalidGrant('The refresh token was already used; every token of this grant is revoked.');
+}

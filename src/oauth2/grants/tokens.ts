@@ -1,0 +1,83 @@
+import { hash, randomBytes } from 'node:crypto';
+import type { NewKey } from '../../apikeys/index.ts';
+import { systemActors } from '../../authz/index.ts';
+import type { OAuth2AccessKeyArgs, OAuth2App, Store } from '../../db/index.ts';
+import type { ClientDeps } from '../clients.ts';
+import { apiScopes, OFFLINE_ACCESS, scopeNames } from '../scopes.ts';
+
+// What every grant shares: settings, the token response, how tokens are made and stored.
+
+export interface OAuth2Settings {
+  /** The issuer and this server's own audience. */
+  readonly accessUrl: string;
+  readonly accessTokenLifetimeMs: number;
+  readonly refreshTokenLifetimeMs: number;
+  /** How long a just-rotated refresh token may be repeated for the same successor; 0 = never. */
+  readonly refreshGraceMs: number;
+}
+
+export interface GrantDeps {
+  readonly clients: ClientDeps;
+  readonly settings: OAuth2Settings;
+}
+
+/** RFC 6749 §5.1, as clients copy it. */
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly scope: string;
+  readonly refresh_token?: string;
+}
+
+/** The authorization server's store: every grant acts as systemOAuth2. */
+export function grantStore(deps: { clients: ClientDeps }): Store {
+  return deps.clients.authz.as(systemActors.systemOAuth2);
+}
+
+export const CODE_PREFIX = 'lkac_';
+export const REFRESH_TOKEN_PREFIX = 'lkrt_';
+
+/** A code or refresh token: 32 random bytes behind a prefix secret scanners recognise. */
+export function newOpaqueToken(prefix: string): string {
+  return `${prefix}${randomBytes(32).toString('base64url')}`;
+}
+
+/** How codes and refresh tokens are stored and looked up. */
+export function hashToken(token: string): Buffer {
+  return hash('sha256', token, 'buffer');
+}
+
+/** The access token to store for `key`: the API key row of an oauth2_app token. */
+export function accessKeyArgs(
+  app: OAuth2App,
+  key: NewKey,
+  scope: string,
+  audience: string,
+  settings: OAuth2Settings,
+): OAuth2AccessKeyArgs {
+  return {
+    id: key.id,
+    hashedSecret: key.hashedSecret,
+    name: `oauth2: ${app.name || app.client_id}`.slice(0, 128),
+    // The negotiated scope is enforced on the token, not only recorded (offline_access is
+    // about refresh tokens and limits nothing).
+    scopes: apiScopes(scope),
+    audience,
+    lifetimeSeconds: Math.max(1, Math.round(settings.accessTokenLifetimeMs / 1000)),
+  };
+}
+
+/**
+ * The `scope` of a token response: what the access token may do, plus offline_access when
+ * a refresh token comes with it and the grant asked for one.
+ */
+export function responseScope(tokenScopes: readonly string[], grantScope: string, refresh: boolean): string {
+  const offline = refresh && scopeNames(grantScope).includes(OFFLINE_ACCESS);
+  return [...tokenScopes, ...(offline ? [OFFLINE_ACCESS] : [])].join(' ');
+}
+
+/** Whether the client may be issued refresh tokens (RFC 7591 grant_types). */
+export function mayRefresh(app: OAuth2App): boolean {
+  return app.grant_types.includes('refresh_token');
+}
