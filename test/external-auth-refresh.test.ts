@@ -170,6 +170,26 @@ describe('exactly once', () => {
 });
 
 describe('failures', () => {
+  it('a link cleared while its refresh is in flight (dbcrypt delete) is never handed out empty', async () => {
+    await seedLink(kit.raw, github, { userId: user.id, expiresInMs: -1000 });
+    const hold = github.holdRefreshes();
+    const pending = tokenOf(a);
+    await hold.arrived(1);
+    await kit.handle.db
+      .updateTable('external_auth_links')
+      .set({
+        oauth_access_token: '',
+        oauth_refresh_token: '',
+        oauth_refresh_failure_reason: 'encryption_key_deleted',
+      })
+      .where('user_id', '=', user.id)
+      .execute();
+    hold.release();
+    const res = await pending;
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ code: 'relink_required', detail: 'encryption_key_deleted' });
+  });
+
   it('a permanent failure is recorded once and later calls fail without the provider (EA-6)', async () => {
     await seedLink(kit.raw, github, { userId: user.id, expiresInMs: -1000 });
     github.revokeAll(github.users[0]?.login as string);

@@ -177,6 +177,10 @@ export class Refresher {
       // Rule 3: if the row moved under us (a re-link), what is there now wins.
       const now = await table.read(store, userId, provider.id);
       if (!now) throw vaultErrors.notLinked(provider.id);
+      // What won may be no token at all (`dbcrypt delete` cleared the link meanwhile).
+      if (!isUnexpired(now, this.#deps.clock())) {
+        throw vaultErrors.relinkRequired(provider.id, now.oauth_refresh_failure_reason || 'expired');
+      }
       // Once the lock is released (so waiters are not held up by it), the new token is
       // checked with the provider; see #refreshLocked.
       this.#justRefreshed.add(now);
