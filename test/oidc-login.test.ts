@@ -181,6 +181,13 @@ describe('signing in', () => {
     expect(wrongState.headers.getSetCookie().join('\n')).not.toContain('latchkey_session=lk_');
   });
 
+  it('passes configured authorize-URL parameters through (Google offline access)', async () => {
+    const google = await server(idp, { oidcAuthUrlParams: { access_type: 'offline', prompt: 'consent' } });
+    const { authorize } = await signIn(google, idp, people.ada as FakeUser);
+    expect(authorize.searchParams.get('access_type')).toBe('offline');
+    expect(authorize.searchParams.get('prompt')).toBe('consent');
+  });
+
   it('the login page offers the OIDC button only when configured', async () => {
     expect(await (await main.request('/login')).text()).toContain('Sign in with OpenID Connect');
     const plain = await server(undefined);

@@ -43,6 +43,7 @@ export interface OidcLoginDeps {
     | 'oidcUsernameClaim'
     | 'oidcEmailClaim'
     | 'oidcAllowSignups'
+    | 'oidcAuthUrlParams'
     | 'sessionDuration'
   >;
   readonly authz: AuthzStore;
@@ -115,6 +116,7 @@ export class OidcLogin {
       returnTo,
     };
     const url = oidc.buildAuthorizationUrl(configuration, {
+      ...this.#deps.config.oidcAuthUrlParams,
       redirect_uri: this.#redirectUri,
       scope: this.#deps.config.oidcScopes.join(' '),
       code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),

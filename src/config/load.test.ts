@@ -21,6 +21,23 @@ function tempFile(name: string, text: string): string {
 }
 
 describe('loadConfig', () => {
+  it('OIDC: the issuer needs a client id; authorize-URL parameters are a JSON object of strings without protocol names', () => {
+    expect(issuesOf(() => loadConfig({ env: { LATCHKEY_OIDC_ISSUER_URL: 'https://idp.example' } }))).toEqual([
+      'LATCHKEY_OIDC_CLIENT_ID: is required when LATCHKEY_OIDC_ISSUER_URL is set',
+    ]);
+    expect(issuesOf(() => loadConfig({ env: { LATCHKEY_OIDC_AUTH_URL_PARAMS: '["x"]' } }))[0]).toContain(
+      'LATCHKEY_OIDC_AUTH_URL_PARAMS',
+    );
+    expect(
+      issuesOf(() => loadConfig({ env: { LATCHKEY_OIDC_AUTH_URL_PARAMS: '{"state":"x"}' } }))[0],
+    ).toContain('must not set "state"');
+    expect(
+      loadConfig({ env: { LATCHKEY_OIDC_AUTH_URL_PARAMS: '{"prompt":"consent"}' } }).oidcAuthUrlParams,
+    ).toEqual({
+      prompt: 'consent',
+    });
+  });
+
   it('applies the documented defaults', () => {
     const config = loadConfig({ env: {} });
     expect(config.httpAddress).toEqual({ host: '127.0.0.1', port: 3000 });

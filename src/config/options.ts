@@ -431,6 +431,51 @@ export const OPTIONS = {
     default: 'true',
     schema: boolean,
   }),
+  oidcAuthUrlParams: option({
+    key: 'oidcAuthUrlParams',
+    group: 'auth',
+    description:
+      'Extra query parameters for the OIDC authorize URL, as a JSON object of strings — e.g. {"access_type":"offline","prompt":"consent"} for Google refresh tokens.',
+    valueName: 'json',
+    default: '{}',
+    schema: z.string().transform((text, ctx) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      const ok =
+        parsed !== null &&
+        typeof parsed === 'object' &&
+        !Array.isArray(parsed) &&
+        Object.values(parsed as object).every((v) => typeof v === 'string');
+      if (!ok) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected a JSON object of strings, such as {"prompt":"consent"}',
+        });
+        return z.NEVER;
+      }
+      // The protocol's own parameters are Latchkey's; letting config replace them would break the flow.
+      const reserved = [
+        'client_id',
+        'redirect_uri',
+        'state',
+        'nonce',
+        'scope',
+        'response_type',
+        'code_challenge',
+        'code_challenge_method',
+      ];
+      const clash = Object.keys(parsed as object).find((k) => reserved.includes(k));
+      if (clash !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `must not set "${clash}": Latchkey sets it` });
+        return z.NEVER;
+      }
+      return parsed as Record<string, string>;
+    }),
+  }),
   oidcSignInText: option({
     key: 'oidcSignInText',
     group: 'auth',
