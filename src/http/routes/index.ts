@@ -10,6 +10,7 @@ import { registerDeviceFlowRoutes } from './external-auth-device.ts';
 import { registerExternalAuthPages } from './external-auth-pages.ts';
 import { registerKeyRoutes } from './keys.ts';
 import { decorateLoaders } from './loaders.ts';
+import { registerMcpRoutes } from './mcp.ts';
 import { registerOAuth2AppRoutes } from './oauth2/apps.ts';
 import { registerAuthorizeRoutes } from './oauth2/authorize.ts';
 import { registerIntrospectRoute } from './oauth2/introspect.ts';
@@ -56,6 +57,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerOAuth2RegisterRoutes(app, oauth2);
   registerOAuth2AppRoutes(app, oauth2);
   registerOAuth2UserAppRoutes(app, oauth2);
+  registerMcpRoutes(app, deps);
   // The OAuth endpoints that take form bodies (RFC 6749), and the consent form: their own
   // scope, whose parser keeps repeated parameters visible and bounds bodies at 64 KiB.
   app.register(async (forms) => {

@@ -3,7 +3,7 @@ import type { NewKey } from '../../apikeys/index.ts';
 import { systemActors } from '../../authz/index.ts';
 import type { OAuth2AccessKeyArgs, OAuth2App, Store } from '../../db/index.ts';
 import type { ClientDeps } from '../clients.ts';
-import { apiScopes, OFFLINE_ACCESS, scopeNames } from '../scopes.ts';
+import { apiScopes, FULL_ACCESS, isUnrestricted, OFFLINE_ACCESS, scopeNames } from '../scopes.ts';
 
 // What every grant shares: settings, the token response, how tokens are made and stored.
 
@@ -61,8 +61,10 @@ export function accessKeyArgs(
     hashedSecret: key.hashedSecret,
     name: `oauth2: ${app.name || app.client_id}`.slice(0, 128),
     // The negotiated scope is enforced on the token, not only recorded (offline_access is
-    // about refresh tokens and limits nothing).
-    scopes: apiScopes(scope),
+    // about refresh tokens and limits nothing). `latchkey:all` absorbs every other name,
+    // as parseScopes does: a client asking for all of scopes_supported (the MCP SDK does)
+    // would otherwise store more names than a key may hold, and the key fail closed.
+    scopes: isUnrestricted(scope) ? [FULL_ACCESS] : apiScopes(scope),
     audience,
     lifetimeSeconds: Math.max(1, Math.round(settings.accessTokenLifetimeMs / 1000)),
   };
