@@ -16,6 +16,7 @@ import { LinkCache, type RefreshTiming } from '../externalauth/index.ts';
 import { type Authenticator, buildApp, keyAuthenticator, markDraining } from '../http/index.ts';
 import { type Logger, Metrics } from '../observability/index.ts';
 import { resolveDatabase } from './database.ts';
+import { startPurge } from './purge.ts';
 import { wireVault } from './vault.ts';
 
 export interface ServerOptions {
@@ -131,6 +132,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     subjects = new SubjectCache(authz.as(systemActors.systemAuthn));
     cleanup.push(await keys.attach(pubsub, logger));
     cleanup.push(await links.attach(pubsub, logger));
+    const stopPurge = startPurge(authz, logger);
+    cleanup.push(async () => stopPurge());
     const vault = await wireVault({
       config,
       database,
