@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { ipv6Groups } from '../net/ipv6.ts';
 
 // Latchkey fetches URLs a stranger chose (client ID metadata documents: the client_id is
 // the URL). Without a guard, that stranger could make Latchkey call its own network:
@@ -105,26 +106,6 @@ function embeddedIpv4(groups: readonly number[]): string | undefined {
   if (g0 === 0x64 && g1 === 0xff9b && zeros(g2, g3, g4, g5)) return quad(g6, g7); // 64:ff9b::/96
   if (g0 === 0x2002) return quad(g1, g2); // 2002::/16
   return undefined;
-}
-
-/** The eight 16-bit groups of an IPv6 address (zone id dropped); undefined if malformed. */
-function ipv6Groups(ip: string): number[] | undefined {
-  let text = ip.split('%')[0] ?? '';
-  const dotted = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (dotted) {
-    const [a = 0, b = 0, c = 0, d = 0] = dotted.slice(1).map(Number);
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const part = (s: string | undefined) => (s ? s.split(':') : []);
-  const head = part(halves[0]);
-  const tail = part(halves[1]);
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 0) return undefined;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
-  if (!groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return undefined;
-  return groups.map((g) => Number.parseInt(g, 16));
 }
 
 /** Classifies one IP address (v4 or v6, textual). Anything unparsable is `invalid`. */

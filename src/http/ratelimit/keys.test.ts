@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { addressBucket, ipv6Groups } from './keys.ts';
+import { addressBucket, ipv6HexGroups as ipv6Groups } from './keys.ts';
 
 it('keeps IPv4 addresses, and IPv4-mapped IPv6 addresses count as their IPv4 address', () => {
   expect(addressBucket('203.0.113.7')).toBe('203.0.113.7');

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { ipv6Groups } from '../../net/ipv6.ts';
 
 /**
  * The bucket a request counts against: who is calling and which route, by its pattern
@@ -37,26 +38,11 @@ export function addressBucket(ip: string): string {
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
   if (mapped?.[1]) return mapped[1];
   if (!ip.includes(':')) return ip;
-  const groups = ipv6Groups(ip);
+  const groups = ipv6HexGroups(ip);
   return groups ? `${groups.slice(0, 4).join(':')}::/64` : ip;
 }
 
-/** The eight groups of an IPv6 address, without leading zeros; undefined if malformed. */
-export function ipv6Groups(ip: string): string[] | undefined {
-  let text = ip.split('%')[0] ?? '';
-  const dotted = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (dotted) {
-    const [a = 0, b = 0, c = 0, d = 0] = dotted.slice(1).map(Number);
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const part = (s: string | undefined) => (s ? s.split(':') : []);
-  const head = part(halves[0]);
-  const tail = part(halves[1]);
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
-  if (!groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return undefined;
-  return groups.map((g) => Number.parseInt(g, 16).toString(16));
+/** The eight groups of an IPv6 address in hex, without leading zeros; undefined if malformed. */
+export function ipv6HexGroups(ip: string): string[] | undefined {
+  return ipv6Groups(ip)?.map((g) => g.toString(16));
 }
