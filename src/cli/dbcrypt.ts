@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { authorizingStore, systemActors } from '../authz/index.ts';
 import { encryptionKeyList } from '../config/index.ts';
@@ -14,6 +13,7 @@ import {
 } from '../dbcrypt/index.ts';
 import { EVERY_LINK, LINKS_CHANNEL } from '../externalauth/index.ts';
 import { configFromCommand } from './config-flags.ts';
+import { confirm, requireConfirmable } from './confirm.ts';
 import { EXIT } from './exit.ts';
 import { addDatabaseFlags, withDatabase } from './operator.ts';
 import { progressReporter } from './progress.ts';
@@ -102,10 +102,7 @@ export function dbcryptCommand(): Command {
   remove.action(() =>
     run(remove, async () => {
       const o = remove.opts<{ yes?: boolean; batchSize: string }>();
-      // Refused before anything is done: a script must say --yes, not hang on a prompt.
-      if (o.yes !== true && !process.stdin.isTTY) {
-        throw new UsageError('refusing to delete without confirmation: stdin is not a terminal. Pass --yes.');
-      }
+      requireConfirmable(o.yes === true, 'delete');
       const done = await execute(remove, { kind: 'delete' }, batchSize(o.batchSize), async (store) => {
         if (o.yes === true) return true;
         let rows = 0;
@@ -212,15 +209,6 @@ async function execute(
     process.exit(EXIT.interrupted);
   }
   return result;
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 function count(rows: number): string {

@@ -1,10 +1,10 @@
-import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { hashPassword } from '../apikeys/index.ts';
 import type { Store, User, UserStatus } from '../db/index.ts';
 import { userJson } from '../http/routes/serialize.ts';
 import { createUser, deleteUser, findUser, setUserStatus, USERNAME_PATTERN } from '../identity/index.ts';
+import { confirm, requireConfirmable } from './confirm.ts';
 import { EXIT } from './exit.ts';
 import { addDatabaseFlags, cliOperator, withOperatorStore } from './operator.ts';
 import { readStdin, run, UsageError } from './run.ts';
@@ -106,10 +106,7 @@ export function usersCommand(): Command {
     run(remove, async () => {
       checkRef(ref);
       const yes = remove.opts<{ yes?: boolean }>().yes === true;
-      // Refused before anything is done: a script must say --yes, not hang on a prompt.
-      if (!yes && !process.stdin.isTTY) {
-        throw new UsageError('refusing to delete without confirmation: stdin is not a terminal. Pass --yes.');
-      }
+      requireConfirmable(yes, 'delete');
       const deleted = await withOperatorStore(remove, async (store) => {
         const user = await findUser(store, ref, cliOperator);
         if (!yes && !(await confirm(`Delete user ${user.username} <${user.email}>? [y/N] `)))
@@ -168,13 +165,4 @@ function printTable(users: readonly User[]): void {
         .join('  ')
         .trimEnd(),
     );
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
 }
