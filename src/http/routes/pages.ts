@@ -7,7 +7,7 @@ import { optionalAuth } from '../auth/actor.ts';
 import { sameOrigin } from '../auth/csrf.ts';
 import { readCookie } from '../auth/token-source.ts';
 import type { RouteDeps } from './index.ts';
-import { clearCookie, endSession, passwordLogin, sessionCookie } from './session.ts';
+import { clearCookie, cookie, endSession, passwordLogin, sessionCookie } from './session.ts';
 
 const CSS = readFileSync(new URL('../../ui/assets/latchkey.css', import.meta.url));
 
@@ -26,16 +26,8 @@ export function html(reply: FastifyReply, status: number, body: string): Fastify
 const OIDC_FLOW_COOKIE = 'latchkey_oidc_flow';
 
 function oidcFlowCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
-  // Path-scoped to the callback, Lax so the provider's top-level redirect back carries it.
-  const attrs = [
-    `${OIDC_FLOW_COOKIE}=${value}`,
-    'Path=/login/oidc',
-    'HttpOnly',
-    'SameSite=Lax',
-    `Max-Age=${maxAgeSeconds}`,
-  ];
-  if (secure) attrs.push('Secure');
-  return attrs.join('; ');
+  // Path-scoped to the sign-in flow: no other request carries it.
+  return cookie(OIDC_FLOW_COOKIE, value, { path: '/login/oidc', maxAgeMs: maxAgeSeconds * 1000, secure });
 }
 
 function readFlowCookie(header: string | undefined): OidcFlow | undefined {

@@ -11,16 +11,29 @@ import { loginBody } from './schemas.ts';
 
 const WRONG = 'Incorrect email or password.';
 
-export function sessionCookie(token: string, maxAgeMs: number, secure: boolean): string {
+/**
+ * A Set-Cookie value for Latchkey's own cookies: never readable by scripts, sent on
+ * top-level navigations from other sites (Lax: a provider redirecting back must carry it)
+ * but not on their sub-requests, and Secure whenever the access URL is https.
+ */
+export function cookie(
+  name: string,
+  value: string,
+  o: { path: string; maxAgeMs: number; secure: boolean },
+): string {
   const attrs = [
-    `${SESSION_COOKIE}=${token}`,
-    'Path=/',
+    `${name}=${value}`,
+    `Path=${o.path}`,
     'HttpOnly',
     'SameSite=Lax',
-    `Max-Age=${Math.floor(maxAgeMs / 1000)}`,
+    `Max-Age=${Math.floor(o.maxAgeMs / 1000)}`,
   ];
-  if (secure) attrs.push('Secure');
+  if (o.secure) attrs.push('Secure');
   return attrs.join('; ');
+}
+
+export function sessionCookie(token: string, maxAgeMs: number, secure: boolean): string {
+  return cookie(SESSION_COOKIE, token, { path: '/', maxAgeMs, secure });
 }
 
 /**
