@@ -83,8 +83,6 @@ export class Refresher {
   readonly #timing: RefreshTiming;
   readonly #inflight = new Map<string, Promise<RefreshableLink>>();
   readonly #slots: Semaphore;
-  /** Rows just saved by a refresh, to be validated once their lock is released. */
-  readonly #justRefreshed = new WeakSet<object>();
 
   constructor(deps: RefresherDeps) {
     this.#deps = deps;
@@ -128,10 +126,13 @@ export class Refresher {
   ): Promise<L> {
     const lockName = `latchkey:${table.kind}:${userId}:${provider.id}`;
     try {
-      const link = await withAdvisoryLock(this.#deps.db, lockName, this.#timing.lockTimeoutMs, (conn) =>
-        this.#refreshHoldingLock(table, provider, userId, this.#deps.storeOn(conn)),
+      const { link, refreshed } = await withAdvisoryLock(
+        this.#deps.db,
+        lockName,
+        this.#timing.lockTimeoutMs,
+        (conn) => this.#refreshHoldingLock(table, provider, userId, this.#deps.storeOn(conn)),
       );
-      if (this.#justRefreshed.delete(link)) {
+      if (refreshed) {
         // With the new token safe and the lock released, ask the provider whether it works.
         // The answer is logged, never acted on, and nobody waits for it: a rate-limited or
         // failing check must neither cost the token nor delay the callers.
@@ -157,16 +158,17 @@ export class Refresher {
     provider: UpstreamProvider,
     userId: string,
     store: DataStore,
-  ): Promise<L> {
+  ): Promise<{ link: L; refreshed: boolean }> {
     const link = await table.read(store, userId, provider.id);
     if (!link) throw vaultErrors.notLinked(provider.id);
     // Rule 1/2: whoever held the lock before us may have refreshed already.
     if (isFresh(link, this.#deps.clock(), this.#deps.refreshAheadMs)) {
       this.#count(provider, 'waited');
-      return link;
+      return { link, refreshed: false };
     }
     const old = link.oauth_refresh_token;
-    if (old === '' || provider.noRefresh) return this.#unrefreshable(provider, link);
+    if (old === '' || provider.noRefresh)
+      return { link: this.#unrefreshable(provider, link), refreshed: false };
 
     const result = await this.#callWithRetries(provider, old);
     if (result.ok) {
@@ -183,8 +185,7 @@ export class Refresher {
       }
       // Once the lock is released (so waiters are not held up by it), the new token is
       // checked with the provider; see #refreshLocked.
-      this.#justRefreshed.add(now);
-      return now;
+      return { link: now, refreshed: true };
     }
 
     const failure = result.failure;
@@ -193,7 +194,7 @@ export class Refresher {
       const current = await table.read(store, userId, provider.id);
       if (current && current.oauth_refresh_token !== old && current.oauth_refresh_token !== '') {
         this.#outcome(provider, userId, 'superseded');
-        return current;
+        return { link: current, refreshed: false };
       }
       // Rule 6.
       await table.fail(store, userId, provider.id, old, failure.reason);
@@ -202,7 +203,7 @@ export class Refresher {
     }
     // Transient or unusable answer: record nothing, and keep serving a token that still works.
     this.#outcome(provider, userId, failure.kind, failure.reason);
-    if (isUnexpired(link, this.#deps.clock())) return link;
+    if (isUnexpired(link, this.#deps.clock())) return { link, refreshed: false };
     if (failure.kind === 'error') throw vaultErrors.upstreamError(provider.id, failure.reason);
     throw vaultErrors.upstreamUnavailable(provider.id, failure.reason);
   }
