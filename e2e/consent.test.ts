@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import * as oauth from 'oauth4webapi';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { hashPassword } from '../src/apikeys/index.ts';
 import type { OAuth2App } from '../src/db/index.ts';
 import { createTestDatabase, type TestDatabase } from '../test/kit/database.ts';
 import { startTestServer, type TestServer } from '../test/kit/server.ts';
@@ -32,13 +31,7 @@ const cspViolations: string[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   const kit = storeKit(db.url);
-  const ada = await kit.raw.insertUser({
-    email: 'ada@example.com',
-    username: 'ada',
-    hashedPassword: await hashPassword('correct horse'),
-  });
-  const org = await kit.raw.getDefaultOrganization();
-  await kit.raw.insertOrganizationMember({ organizationId: org.id, userId: ada.id, roles: [] });
+  await kit.user('ada', { password: 'correct horse' });
   // A native app: its loopback redirect URI is registered without a port and may use any.
   const app = (clientId: string, name: string) =>
     kit.raw.insertOAuth2App({

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { hashPassword } from '../src/apikeys/index.ts';
 import { type FakeProvider, startFakeProvider } from '../test/fakes/index.ts';
 import { createTestDatabase, type TestDatabase } from '../test/kit/database.ts';
 import { providerFor } from '../test/kit/providers.ts';
@@ -25,13 +24,7 @@ const cspViolations: string[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   const kit = storeKit(db.url);
-  const user = await kit.raw.insertUser({
-    email: 'grace@example.com',
-    username: 'grace',
-    hashedPassword: await hashPassword('correct horse'),
-  });
-  const org = await kit.raw.getDefaultOrganization();
-  await kit.raw.insertOrganizationMember({ organizationId: org.id, userId: user.id, roles: [] });
+  await kit.user('grace', { password: 'correct horse' });
   await kit.close();
   // The fake's clock is the test's, so polling "later" needs no sleeping.
   github = await startFakeProvider({ flavour: 'github', now: () => upstreamNow });

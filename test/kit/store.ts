@@ -1,3 +1,4 @@
+import { hashPassword } from '../../src/apikeys/index.ts';
 import {
   type AuthzStore,
   authorizingStore,
@@ -19,7 +20,7 @@ export interface StoreKit {
   /** Creates a user (and default-org membership) directly, bypassing authorization. */
   user(
     name: string,
-    options?: { siteRoles?: string[]; orgRoles?: string[]; isSystem?: boolean },
+    options?: { siteRoles?: string[]; orgRoles?: string[]; isSystem?: boolean; password?: string },
   ): Promise<User>;
   /** The Subject for a user, as authentication would build it. */
   subject(user: User): Promise<Subject>;
@@ -50,6 +51,7 @@ export function storeKit(
         username: name,
         siteRoles: options.siteRoles ?? [],
         isSystem: options.isSystem ?? false,
+        ...(options.password === undefined ? {} : { hashedPassword: await hashPassword(options.password) }),
       });
       if (!options.isSystem) {
         const org = await raw.getDefaultOrganization();
