@@ -748,6 +748,38 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
       await kit.authz.as(systemActors.systemPurge).deleteExpiredOAuth2Grants({ before: new Date() }),
     ).toBe(0);
   },
+  listOAuth2SigningKeys: async () => {
+    await refused(as('alice').listOAuth2SigningKeys(), 'read');
+    await refused(as('userAdmin').listOAuth2SigningKeys(), 'read');
+    expect(await oauth().listOAuth2SigningKeys()).toEqual([]);
+  },
+  insertOAuth2SigningKey: async () => {
+    const key = (generation: number) => ({
+      kid: `kid-${generation}`,
+      generation,
+      alg: 'ES256' as const,
+      publicJwk: { kty: 'EC' },
+      privateJwk: '{}',
+      activatesAt: new Date(Date.UTC(2026, 0, generation)),
+    });
+    await refused(as('alice').insertOAuth2SigningKey(key(1)), 'create');
+    await refused(kit.authz.as(systemActors.systemPurge).insertOAuth2SigningKey(key(1)), 'create');
+    expect(await oauth().insertOAuth2SigningKey(key(1))).toBe(true);
+    // Another replica's key of the same generation: one generation, one key.
+    expect(await oauth().insertOAuth2SigningKey({ ...key(1), kid: 'other' })).toBe(false);
+    expect(await oauth().insertOAuth2SigningKey(key(2))).toBe(true);
+    expect((await kit.raw.listOAuth2SigningKeys()).map((k) => k.kid)).toEqual(['kid-1', 'kid-2']);
+  },
+  deleteRetiredOAuth2SigningKeys: async () => {
+    const retiredBefore = new Date(Date.UTC(2026, 0, 2, 12));
+    await refused(as('alice').deleteRetiredOAuth2SigningKeys({ retiredBefore }), 'delete');
+    await refused(oauth().deleteRetiredOAuth2SigningKeys({ retiredBefore }), 'delete');
+    const purge = kit.authz.as(systemActors.systemPurge);
+    // kid-1 stopped signing when kid-2 activated (Jan 2), before the cut-off; kid-2 is the newest.
+    expect(await purge.deleteRetiredOAuth2SigningKeys({ retiredBefore })).toBe(1);
+    expect((await kit.raw.listOAuth2SigningKeys()).map((k) => k.kid)).toEqual(['kid-2']);
+    expect(await purge.deleteRetiredOAuth2SigningKeys({ retiredBefore: new Date() })).toBe(0);
+  },
 };
 
 const oauth = () => kit.authz.as(systemActors.systemOAuth2);

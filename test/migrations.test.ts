@@ -43,6 +43,7 @@ it('lets replicas that start together all migrate: one applies, the others find 
     'oauth2_codes',
     'oauth2_consents',
     'oauth2_refresh_tokens',
+    'oauth2_signing_keys',
     'oidc_links',
     'organization_members',
     'organizations',

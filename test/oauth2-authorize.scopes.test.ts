@@ -144,4 +144,27 @@ describe('the negotiated scope is stored, copied and enforced', () => {
     });
     expect(((await refreshed.json()) as Answer).scope).toBe('user:read');
   });
+  it('enforces a grant of more names than a key request may hold (every catalog name but latchkey:all)', async () => {
+    const metadata = (await (
+      await flow.server.request('/.well-known/oauth-authorization-server')
+    ).json()) as Answer;
+    // All but api_key:create, so the token is limited and the limit is visible.
+    const names = (metadata.scopes_supported as string[]).filter(
+      (n) => n !== 'latchkey:all' && n !== 'api_key:create' && n !== 'offline_access',
+    );
+    expect(names.length).toBeGreaterThan(64);
+    const client = await flow.createApp();
+    const tokens = await exchange(flow, client, await flow.code(client, ada, { scope: names.join(' ') }));
+    expect(tokens.scope.split(' ')).toEqual(names);
+    const headers = { authorization: `Bearer ${tokens.access_token}` };
+    // The token works (it once stored more names than a key could be read with, and allowed nothing)…
+    expect((await flow.server.request('/api/v1/users/me', { headers })).status).toBe(200);
+    // …and still limits: the one name left out is refused.
+    const create = await flow.server.request('/api/v1/users/me/keys', {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'nope' }),
+    });
+    expect(create.status).toBe(403);
+  });
 });

@@ -71,10 +71,36 @@ it('deletes keys and codes that expired more than a day ago, as systemPurge, and
     .execute();
 
   const result = await purgeExpired(kit.authz, now);
-  expect(result).toEqual({ apiKeys: 1, oauth2Grants: 1 });
+  expect(result).toEqual({ apiKeys: 1, oauth2Grants: 1, signingKeys: 0 });
   expect(await kit.raw.getApiKeyById({ id: longGone })).toBeUndefined();
   expect(await kit.raw.getApiKeyById({ id: justExpired })).toBeDefined();
   expect(await kit.raw.getApiKeyById({ id: live })).toBeDefined();
   // Nothing left to do the second time (replicas racing each other find less, not errors).
-  expect(await purgeExpired(kit.authz, now)).toEqual({ apiKeys: 0, oauth2Grants: 0 });
+  expect(await purgeExpired(kit.authz, now)).toEqual({ apiKeys: 0, oauth2Grants: 0, signingKeys: 0 });
+});
+
+it('withdraws a JWT signing key two days after the next one took over, never the newest', async () => {
+  const now = new Date();
+  const day = 86_400_000;
+  const key = (generation: number, activatedDaysAgo: number) => ({
+    kid: `purge-${generation}`,
+    generation,
+    alg: 'ES256' as const,
+    publicJwk: { kty: 'EC' },
+    privateJwk: '{}',
+    activatesAt: new Date(now.getTime() - activatedDaysAgo * day),
+  });
+  // 1 retired 3 days ago (2 took over), 2 retired 1 day ago (3 took over), 3 signs now.
+  for (const [generation, ago] of [
+    [1, 10],
+    [2, 3],
+    [3, 1],
+  ] as const) {
+    await kit.raw.insertOAuth2SigningKey(key(generation, ago));
+  }
+  expect((await purgeExpired(kit.authz, now)).signingKeys).toBe(1);
+  expect((await kit.raw.listOAuth2SigningKeys()).map((k) => k.kid)).toEqual(['purge-2', 'purge-3']);
+  // Much later, with no newer key, the one that signs is still published.
+  expect((await purgeExpired(kit.authz, new Date(now.getTime() + 30 * day))).signingKeys).toBe(1);
+  expect((await kit.raw.listOAuth2SigningKeys()).map((k) => k.kid)).toEqual(['purge-3']);
 });

@@ -36,6 +36,7 @@ export {
 } from './token.ts';
 export {
   ApiKeyValidationError,
+  type JwtKeyIds,
   type KeyLookup,
   storeLookup,
   VALIDATION_CODES,

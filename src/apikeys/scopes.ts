@@ -24,14 +24,20 @@ export type ScopesResult =
   | { ok: true; scopes: string[]; permissions: Permission[] | undefined }
   | { ok: false; error: string };
 
+/** How many scope names someone may ask for when making a key. */
+export const MAX_REQUESTED_SCOPES = 64;
+
 /**
  * Parses scope names into the permissions they allow: canonical names, `resource:action`
  * and `resource:*`. Names are lower-cased and deduplicated; `latchkey:all` absorbs the
- * rest (the result then has no limit); an unknown name is refused, naming it.
+ * rest (the result then has no limit); an unknown name is refused, naming it. At most
+ * `maxNames` (64) are taken from a request; a stored key's names were checked when it was
+ * made — an OAuth grant may hold every name of the catalog, more than a request may ask
+ * for — and are read with no count limit.
  */
-export function parseScopes(raw: readonly string[]): ScopesResult {
+export function parseScopes(raw: readonly string[], maxNames = MAX_REQUESTED_SCOPES): ScopesResult {
   if (raw.length === 0) return { ok: true, scopes: [...DEFAULT_SCOPES], permissions: undefined };
-  if (raw.length > 64) return { ok: false, error: 'at most 64 scopes' };
+  if (raw.length > maxNames) return { ok: false, error: `at most ${maxNames} scopes` };
   const scopes = new Set<string>();
   const permissions: Permission[] = [];
   for (const text of raw) {

@@ -42,9 +42,51 @@ export interface ValidKey {
 /** A key by id with its user (undefined once deleted); from the database or a cache. */
 export type KeyLookup = (id: string) => Promise<{ key: ApiKey; user: User | undefined } | undefined>;
 
+/** Reads the key id (jti) out of a JWT access token this server signed (RFC 9068). */
+export interface JwtKeyIds {
+  /** undefined: not a JWT at all. */
+  keyId(
+    token: string,
+  ): Promise<{ readonly id: string } | { readonly refused: 'expired' | 'invalid' } | undefined>;
+}
+
 export interface ValidateDeps {
   readonly lookup: KeyLookup;
   readonly now: () => Date;
+  /** Without it, JWT access tokens are refused as malformed. */
+  readonly jwt?: JwtKeyIds | undefined;
+}
+
+type Presented = { readonly id: string; readonly secret: string | undefined };
+
+/**
+ * The key a token names: an API key by its id and secret, or a JWT access token by its
+ * signature (the secret of the key behind a JWT is never handed out; the signature proves
+ * the token came from here, the row still decides whether it is valid).
+ */
+async function presentedKey(
+  token: string,
+  jwt: JwtKeyIds | undefined,
+): Promise<Presented | ApiKeyValidationError> {
+  const parsed = parseKey(token);
+  if (parsed) return parsed;
+  if (!jwt) return new ApiKeyValidationError('malformed', 'The token is not a Latchkey API key.');
+  let verified: Awaited<ReturnType<JwtKeyIds['keyId']>>;
+  try {
+    verified = await jwt.keyId(token);
+  } catch (err) {
+    return new ApiKeyValidationError('internal', 'Could not check the credentials; try again.', {
+      cause: err,
+    });
+  }
+  if (verified === undefined)
+    return new ApiKeyValidationError('malformed', 'The token is not a Latchkey API key.');
+  if ('refused' in verified) {
+    return verified.refused === 'expired'
+      ? new ApiKeyValidationError('expired', 'The token has expired.')
+      : new ApiKeyValidationError('unknown', 'The token is not valid.');
+  }
+  return { id: verified.id, secret: undefined };
 }
 
 /** The lookup straight from the store, which must be bound to systemAuthn. */
@@ -67,18 +109,22 @@ export async function validateApiKey(
 ): Promise<ValidKey | ApiKeyValidationError> {
   if (token === undefined || token === '')
     return new ApiKeyValidationError('missing', 'No credentials were sent.');
-  const parsed = parseKey(token);
-  if (!parsed) return new ApiKeyValidationError('malformed', 'The token is not a Latchkey API key.');
+  const presented = await presentedKey(token, deps.jwt);
+  if (presented instanceof ApiKeyValidationError) return presented;
   let found: Awaited<ReturnType<KeyLookup>>;
   try {
-    found = await deps.lookup(parsed.id);
+    found = await deps.lookup(presented.id);
   } catch (err) {
     return new ApiKeyValidationError('internal', 'Could not check the credentials; try again.', {
       cause: err,
     });
   }
   // One answer for "no such key" and "wrong secret": the id alone must not be probeable.
-  if (!found || !secretMatches(parsed.secret, found.key.hashed_secret)) {
+  const proven =
+    presented.secret === undefined
+      ? found?.key.login_type === 'oauth2_app'
+      : found !== undefined && secretMatches(presented.secret, found.key.hashed_secret);
+  if (!found || !proven) {
     return new ApiKeyValidationError('unknown', 'The token is not valid.');
   }
   const { key, user } = found;

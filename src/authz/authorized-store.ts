@@ -10,6 +10,7 @@ import type {
   InsertExternalAuthLinkStateArgs,
   InsertOAuth2AppArgs,
   InsertOAuth2CodeArgs,
+  InsertOAuth2SigningKeyArgs,
   InsertUserArgs,
   LinkKey,
   LinkTokens,
@@ -24,6 +25,7 @@ import type {
   OAuth2Consent,
   OAuth2RefreshToken,
   OAuth2RefreshTokenState,
+  OAuth2SigningKey,
   OAuth2SuccessorKey,
   OAuth2UserApp,
   OidcLink,
@@ -487,6 +489,23 @@ export class AuthorizedStore implements Store {
   // Encryption at rest (dbcrypt): its keys, and bulk access to secret columns as stored.
   // Bulk access covers a whole table, so it takes a site-wide grant on the table's
   // resource (systemDbcrypt holds one); no user's permissions on their own rows suffice.
+
+  // JWT access-token signing keys: the authorization server's own, shared by its replicas.
+
+  async listOAuth2SigningKeys(): Promise<OAuth2SigningKey[]> {
+    this.#check('read', objects.any('oauth2_signing_key'));
+    return this.#inner.listOAuth2SigningKeys();
+  }
+
+  async insertOAuth2SigningKey(arg: InsertOAuth2SigningKeyArgs): Promise<boolean> {
+    this.#check('create', objects.any('oauth2_signing_key'));
+    return this.#inner.insertOAuth2SigningKey(arg);
+  }
+
+  async deleteRetiredOAuth2SigningKeys(arg: { retiredBefore: Date }): Promise<number> {
+    this.#check('delete', objects.any('oauth2_signing_key'));
+    return this.#inner.deleteRetiredOAuth2SigningKeys(arg);
+  }
 
   async listDbcryptKeys(): Promise<DbcryptKey[]> {
     this.#check('read', objects.any('dbcrypt_key'));

@@ -20,6 +20,7 @@ export const RESOURCES = {
   oauth2_app: CRUD,
   oauth2_app_secret: CRUD,
   oauth2_app_code_token: ['create', 'read', 'delete'],
+  oauth2_signing_key: ['create', 'read', 'delete'],
   dbcrypt_key: CRUD,
   audit_log: ['create', 'read'],
   system: ['read', 'update'],

@@ -49,6 +49,8 @@ it('each system actor holds exactly these permissions', () => {
       'api_key:create',
       'api_key:read',
       'api_key:delete',
+      'oauth2_signing_key:create',
+      'oauth2_signing_key:read',
     ],
     systemClientRegistration: [
       'oauth2_app:create',
@@ -72,6 +74,7 @@ it('each system actor holds exactly these permissions', () => {
       'api_key:delete',
       'oauth2_app_code_token:read',
       'oauth2_app_code_token:delete',
+      'oauth2_signing_key:delete',
     ],
     systemDbcrypt: [
       'user:read',

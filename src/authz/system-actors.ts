@@ -56,6 +56,8 @@ export const systemActors = {
     ...allow('oauth2_app_secret', 'read', 'update'),
     ...allow('oauth2_app_code_token', 'create', 'read', 'delete'),
     ...allow('api_key', 'create', 'read', 'delete'),
+    // JWT access tokens (RFC 9068): reads the signing keys and adds the next generation.
+    ...allow('oauth2_signing_key', 'create', 'read'),
   ]),
   /**
    * Registers OAuth2 clients on their own say-so: dynamic registration and its management
@@ -78,6 +80,8 @@ export const systemActors = {
   systemPurge: actor('purge', [
     ...allow('api_key', 'read', 'delete'),
     ...allow('oauth2_app_code_token', 'read', 'delete'),
+    // Signing keys retired long enough that no token they signed is still valid.
+    ...allow('oauth2_signing_key', 'delete'),
   ]),
   /** Encrypts, re-encrypts and decrypts secret columns (dbcrypt). */
   systemDbcrypt: actor('dbcrypt', [

@@ -360,6 +360,53 @@ export const OPTIONS = {
     default: '30s',
     schema: duration(0, 300_000),
   }),
+  oauth2JwtResources: option({
+    key: 'oauth2JwtResources',
+    group: 'auth',
+    description:
+      'Resources (audiences) whose OAuth2 access tokens are RFC 9068 JWTs, comma-separated URLs (a token for a URL within one of them is a JWT too), or * for every token. Others get opaque tokens. Resource servers verify JWTs with the keys at /.well-known/jwks.json.',
+    valueName: 'urls',
+    default: '',
+    schema: z.string().transform((text, ctx): '*' | string[] => {
+      const entries = text
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '');
+      if (entries.length === 1 && entries[0] === '*') return '*';
+      for (const entry of entries) {
+        if (!URL.canParse(entry) || !/^https?:$/.test(new URL(entry).protocol)) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not an http(s) URL (or use * alone)` });
+        }
+      }
+      return entries;
+    }),
+  }),
+  oauth2JwtAlgorithm: option({
+    key: 'oauth2JwtAlgorithm',
+    group: 'auth',
+    description:
+      'Signature algorithm of JWT access tokens: ES256 (P-256, the most widely supported) or EdDSA (Ed25519). Changing it rolls to a new signing key.',
+    valueName: 'alg',
+    default: 'ES256',
+    // JOSE algorithm names are case-sensitive; accept any case, keep the registered spelling.
+    schema: z.string().transform((text, ctx): 'ES256' | 'EdDSA' => {
+      const alg = ({ es256: 'ES256', eddsa: 'EdDSA' } as const)[
+        text.trim().toLowerCase() as 'es256' | 'eddsa'
+      ];
+      if (alg) return alg;
+      ctx.addIssue({ code: 'custom', message: 'expected one of: ES256, EdDSA' });
+      return z.NEVER;
+    }),
+  }),
+  oauth2SigningKeyRotation: option({
+    key: 'oauth2SigningKeyRotation',
+    group: 'auth',
+    description:
+      'How long one key signs JWT access tokens before the next takes over. Each key is published a day (at most half this period) before it signs, and stays published until the last token it signed has expired.',
+    valueName: 'duration',
+    default: '720h',
+    schema: duration(3_600_000, 8_760 * 3_600_000),
+  }),
   externalAuthRefreshAhead: option({
     key: 'externalAuthRefreshAhead',
     group: 'auth',

@@ -21,6 +21,7 @@ export {
   type InsertExternalAuthLinkStateArgs,
   type InsertOAuth2AppArgs,
   type InsertOAuth2CodeArgs,
+  type InsertOAuth2SigningKeyArgs,
   type InsertUserArgs,
   type LinkKey,
   type LinkTokens,

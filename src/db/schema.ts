@@ -166,6 +166,8 @@ export interface OAuth2AppsTable {
   metadata: ColumnType<Record<string, unknown>, string | undefined, string>;
   registration_token_hash: Buffer | null;
   created_by: string | null;
+  /** Admin apps may ask for RFC 9068 JWT access tokens whatever the audience. */
+  access_token_format: Generated<'opaque' | 'jwt'>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -222,6 +224,17 @@ export interface OAuth2ConsentsTable {
   updated_at: Timestamp;
 }
 
+export interface OAuth2SigningKeysTable {
+  kid: string;
+  generation: number;
+  alg: 'ES256' | 'EdDSA';
+  public_jwk: ColumnType<Record<string, unknown>, string, never>;
+  /** The private JWK as JSON, or dbcrypt ciphertext of it. */
+  private_jwk: string;
+  activates_at: Date;
+  created_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
@@ -237,6 +250,7 @@ export interface Database {
   oauth2_refresh_tokens: OAuth2RefreshTokensTable;
   oauth2_consents: OAuth2ConsentsTable;
   dbcrypt_keys: DbcryptKeysTable;
+  oauth2_signing_keys: OAuth2SigningKeysTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -255,3 +269,4 @@ export type OAuth2AppSecret = Selectable<OAuth2AppSecretsTable>;
 export type OAuth2Code = Selectable<OAuth2CodesTable>;
 export type OAuth2RefreshToken = Selectable<OAuth2RefreshTokensTable>;
 export type OAuth2Consent = Selectable<OAuth2ConsentsTable>;
+export type OAuth2SigningKey = Selectable<OAuth2SigningKeysTable>;

@@ -126,5 +126,10 @@ export const PLAIN_COLUMNS: readonly PlainColumn[] = [
   },
 ];
 
+// Not listed: oauth2_signing_keys.private_jwk, the private JWT signing keys. They are
+// sealed with the primary key by src/oauth2/signing-keys.ts itself and never rewritten by
+// the dbcrypt commands: signing keys rotate on their own, so a key sealed with a retired
+// dbcrypt key is replaced by the next generation instead of being re-encrypted.
+
 /** Secret-looking column names the schema test insists on a decision for. */
 export const SECRET_NAME = /(^|_)(token|secret|password|verifier)$/;

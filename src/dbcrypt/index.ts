@@ -10,6 +10,8 @@ export {
   isEncrypted,
   keyDigest,
   likeKey,
+  open as openValue,
+  seal as sealValue,
 } from './cipher.ts';
 export { TableCodec } from './codec.ts';
 export {

@@ -4,6 +4,7 @@ import type { AuthzStore, SubjectCache } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
 import type { DatabaseHandle } from '../db/index.ts';
 import type { LinkFlowDeps, Vault } from '../externalauth/index.ts';
+import type { JwtAccessTokens } from '../oauth2/index.ts';
 import { resourceMetadataUrl } from '../oauth2/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import { type Authenticator, registerActor } from './auth/actor.ts';
@@ -34,6 +35,8 @@ export interface AppDeps {
   readonly linkFlow: LinkFlowDeps;
   /** OIDC sign-in (disabled unless configured). */
   readonly oidcLogin: OidcLogin;
+  /** RFC 9068 JWT access tokens: signing, verification, the published key set. */
+  readonly jwt: JwtAccessTokens;
   /** Replaces the default authenticator (tests). */
   readonly authenticate?: Authenticator | undefined;
 }

@@ -37,6 +37,14 @@ export { OAuthError } from './errors.ts';
 export type { GrantDeps, OAuth2Settings, TokenResponse } from './grants/tokens.ts';
 export { type Introspection, type IntrospectionDeps, introspectToken } from './introspect.ts';
 export {
+  ACCESS_TOKEN_TYP,
+  type AccessTokenClaims,
+  JwtAccessTokens,
+  type JwtKeyId,
+  type JwtResources,
+  looksLikeJwt,
+} from './jwt-access-tokens.ts';
+export {
   authorizationServerMetadata,
   oauthEndpoints,
   PROTECTED_PATHS,
@@ -55,7 +63,7 @@ export {
   updateRegistration,
 } from './registration.ts';
 export { isAcceptableResource, isOwnAudience, isWithin, normaliseResource, ownResource } from './resource.ts';
-export { revokeToken } from './revoke.ts';
+export { type RevocationDeps, revokeToken } from './revoke.ts';
 export {
   apiScopes,
   describeScope,
@@ -76,6 +84,14 @@ export {
   REGISTRATION_TOKEN_PREFIX,
   sameHash,
 } from './secrets.ts';
+export {
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  RETIRED_KEY_RETENTION_MS,
+  type SigningKey,
+  type SigningKeyOptions,
+  SigningKeys,
+} from './signing-keys.ts';
 export {
   type AddressClass,
   classifyAddress,

@@ -1,7 +1,7 @@
-import { parseKey, secretMatches } from '../apikeys/index.ts';
 import type { OAuth2App } from '../db/index.ts';
 import { authenticateClient, type ClientAuthDeps } from './client-auth.ts';
-import { grantStore, hashToken, REFRESH_TOKEN_PREFIX } from './grants/tokens.ts';
+import { accessTokenKey, grantStore, hashToken, REFRESH_TOKEN_PREFIX } from './grants/tokens.ts';
+import type { JwtAccessTokens } from './jwt-access-tokens.ts';
 import type { OAuthParams } from './params.ts';
 
 // Token introspection (RFC 7662) for resource servers. Only confidential clients may ask
@@ -14,6 +14,8 @@ import type { OAuthParams } from './params.ts';
 export interface IntrospectionDeps extends ClientAuthDeps {
   /** The issuer. */
   readonly accessUrl: string;
+  /** JWT access tokens are introspected like the opaque ones they encode. */
+  readonly jwt?: JwtAccessTokens | undefined;
 }
 
 export type Introspection =
@@ -65,10 +67,10 @@ export async function introspectToken(
       token_type: 'refresh_token',
     };
   }
-  const parsed = parseKey(token);
-  if (!parsed) return INACTIVE;
-  const key = await store.getOAuth2AccessToken({ id: parsed.id });
-  if (!key || !secretMatches(parsed.secret, key.hashed_secret)) return INACTIVE;
+  const named = await accessTokenKey(token, deps.jwt);
+  if (!named) return INACTIVE;
+  const key = await store.getOAuth2AccessToken({ id: named.id });
+  if (!key || !named.matches(key.hashed_secret)) return INACTIVE;
   if (key.expires_at.getTime() <= Date.now() || !key.user_active) return INACTIVE;
   if (!maySee(caller, key.oauth2_app_id)) return INACTIVE;
   return {

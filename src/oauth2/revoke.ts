@@ -1,6 +1,6 @@
-import { parseKey, secretMatches } from '../apikeys/index.ts';
 import { authenticateClient, type ClientAuthDeps } from './client-auth.ts';
-import { grantStore, hashToken, REFRESH_TOKEN_PREFIX } from './grants/tokens.ts';
+import { accessTokenKey, grantStore, hashToken, REFRESH_TOKEN_PREFIX } from './grants/tokens.ts';
+import type { JwtAccessTokens } from './jwt-access-tokens.ts';
 import type { OAuthParams } from './params.ts';
 
 // Token revocation (RFC 7009). The client authenticates as it does at the token endpoint
@@ -10,8 +10,13 @@ import type { OAuthParams } from './params.ts';
 // access tokens issued from it; revoking an access token deletes that API key, which every
 // replica hears of at once (the key cache listens for deletions).
 
+export interface RevocationDeps extends ClientAuthDeps {
+  /** A JWT access token is revoked by deleting the key it encodes. */
+  readonly jwt?: JwtAccessTokens | undefined;
+}
+
 export async function revokeToken(
-  deps: ClientAuthDeps,
+  deps: RevocationDeps,
   params: OAuthParams,
   authorization: string | undefined,
 ): Promise<void> {
@@ -27,14 +32,10 @@ export async function revokeToken(
     }
     return;
   }
-  const parsed = parseKey(token);
-  if (!parsed) return;
-  const key = await store.getApiKeyById({ id: parsed.id });
-  if (
-    key?.login_type === 'oauth2_app' &&
-    key.oauth2_app_id === app.id &&
-    secretMatches(parsed.secret, key.hashed_secret)
-  ) {
+  const named = await accessTokenKey(token, deps.jwt);
+  if (!named) return;
+  const key = await store.getApiKeyById({ id: named.id });
+  if (key?.login_type === 'oauth2_app' && key.oauth2_app_id === app.id && named.matches(key.hashed_secret)) {
     await store.deleteApiKey({ id: key.id });
   }
 }

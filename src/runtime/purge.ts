@@ -1,4 +1,5 @@
 import { type AuthzStore, systemActors } from '../authz/index.ts';
+import { RETIRED_KEY_RETENTION_MS } from '../oauth2/index.ts';
 import type { Logger } from '../observability/index.ts';
 
 // Expired rows pile up otherwise: API keys and sessions, OAuth codes and refresh tokens.
@@ -13,6 +14,7 @@ export const PURGE_RETAIN_MS = 86_400_000;
 export interface PurgeResult {
   readonly apiKeys: number;
   readonly oauth2Grants: number;
+  readonly signingKeys: number;
 }
 
 /** Deletes what expired more than `retainMs` ago, as systemPurge. */
@@ -25,7 +27,11 @@ export async function purgeExpired(
   const before = new Date(now.getTime() - retainMs);
   const apiKeys = await store.deleteExpiredApiKeys({ before });
   const oauth2Grants = await store.deleteExpiredOAuth2Grants({ before });
-  return { apiKeys, oauth2Grants };
+  // JWT signing keys: withdrawn once no token they signed can still be valid.
+  const signingKeys = await store.deleteRetiredOAuth2SigningKeys({
+    retiredBefore: new Date(now.getTime() - RETIRED_KEY_RETENTION_MS),
+  });
+  return { apiKeys, oauth2Grants, signingKeys };
 }
 
 /** Runs purgeExpired a minute after start, then every interval; never holds the process open. */
@@ -35,7 +41,9 @@ export function startPurge(authz: AuthzStore, logger: Logger, intervalMs = PURGE
   const run = async () => {
     try {
       const result = await purgeExpired(authz, new Date());
-      if (result.apiKeys + result.oauth2Grants > 0) logger.info(result, 'purged expired keys and grants');
+      if (result.apiKeys + result.oauth2Grants + result.signingKeys > 0) {
+        logger.info(result, 'purged expired keys and grants');
+      }
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'purging expired rows failed; will retry');
     }

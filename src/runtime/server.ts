@@ -14,6 +14,7 @@ import {
 import { checkEncryptionKeys, dbcryptStore, Keyring } from '../dbcrypt/index.ts';
 import { LinkCache, type RefreshTiming } from '../externalauth/index.ts';
 import { type Authenticator, buildApp, keyAuthenticator, markDraining } from '../http/index.ts';
+import { JwtAccessTokens, SigningKeys } from '../oauth2/index.ts';
 import { type Logger, Metrics } from '../observability/index.ts';
 import { resolveDatabase } from './database.ts';
 import { startPurge } from './purge.ts';
@@ -158,6 +159,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store: authz.as(systemActors.systemAuthn),
       logger,
     });
+    // One signing-key holder per replica; the keys themselves are shared through the database.
+    const jwt = new JwtAccessTokens({
+      issuer: config.accessUrl,
+      resources: config.oauth2JwtResources,
+      keys: new SigningKeys({
+        store: authz.as(systemActors.systemOAuth2),
+        keyring,
+        algorithm: config.oauth2JwtAlgorithm,
+        rotationMs: config.oauth2SigningKeyRotation,
+      }),
+    });
     const validateKey = keyAuthenticator({
       config,
       keys,
@@ -165,6 +177,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store: authz.as(systemActors.systemAuthn),
       logger,
       oidcSessions,
+      jwt,
     });
     cleanup.push(await subjects.attach(pubsub, logger));
 
@@ -179,6 +192,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       vault: vault.vault,
       linkFlow: vault.linkFlow,
       oidcLogin,
+      jwt,
       authenticate: options.authenticate,
     });
     cleanup.push(() => app.close());

@@ -7,6 +7,7 @@ import * as m0005 from './0005_external_auth.ts';
 import * as m0006 from './0006_oidc_links.ts';
 import * as m0007 from './0007_dbcrypt.ts';
 import * as m0008 from './0008_oauth2.ts';
+import * as m0009 from './0009_oauth2_signing_keys.ts';
 
 // Listed explicitly rather than read from the folder: the set of migrations is then part
 // of the code under review, type-checked, and identical in every replica.
@@ -19,4 +20,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0006_oidc_links': m0006,
   '0007_dbcrypt': m0007,
   '0008_oauth2': m0008,
+  '0009_oauth2_signing_keys': m0009,
 };

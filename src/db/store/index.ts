@@ -8,6 +8,10 @@ import { type ExternalAuthLinksStore, externalAuthLinksStore, type LinkKey } fro
 import { type MembersStore, membersStore } from './members.ts';
 import { type OAuth2AppsStore, oauth2AppsStore } from './oauth2-apps.ts';
 import { type OAuth2GrantsStore, oauth2GrantsStore } from './oauth2-grants.ts';
+
+export type { InsertOAuth2SigningKeyArgs } from './oauth2-signing-keys.ts';
+
+import { type OAuth2SigningKeysStore, oauth2SigningKeysStore } from './oauth2-signing-keys.ts';
 import { type OidcLinksStore, oidcLinksStore } from './oidc-links.ts';
 import { type OrganizationsStore, organizationsStore } from './organizations.ts';
 import { type SecretRowsStore, secretRowsStore } from './secret-rows.ts';
@@ -47,7 +51,8 @@ export type DataStore = UsersStore &
   DbcryptKeysStore &
   SecretRowsStore &
   OAuth2AppsStore &
-  OAuth2GrantsStore;
+  OAuth2GrantsStore &
+  OAuth2SigningKeysStore;
 
 export interface Store extends DataStore {
   /** Runs `fn` with a store bound to one transaction (see inTx for the retry rules). */
@@ -96,6 +101,7 @@ export function createStore(db: Kysely<Database>, inTx: InTx, hooks: StoreHooks 
     ...oidcLinksStore(db),
     ...oauth2AppsStore(db),
     ...oauth2GrantsStore(db),
+    ...oauth2SigningKeysStore(db),
     ...dbcryptKeysStore(db),
     ...secretRowsStore(db),
   };

@@ -13,6 +13,8 @@ export interface OAuth2AppFields {
   readonly responseTypes: readonly string[];
   readonly scope: string;
   readonly metadata: Readonly<Record<string, unknown>>;
+  /** Set by admins only (RFC 9068 JWTs for every audience); left as it is when omitted. */
+  readonly accessTokenFormat?: 'opaque' | 'jwt' | undefined;
 }
 
 export interface InsertOAuth2AppArgs extends OAuth2AppFields {
@@ -74,6 +76,7 @@ function fieldValues(arg: OAuth2AppFields) {
     response_types: [...arg.responseTypes],
     scope: arg.scope,
     metadata: JSON.stringify(arg.metadata),
+    ...(arg.accessTokenFormat ? { access_token_format: arg.accessTokenFormat } : {}),
   };
 }
 

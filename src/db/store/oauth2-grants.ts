@@ -73,6 +73,7 @@ export interface OAuth2SuccessorKey {
   readonly scopes: string[];
   readonly audience: string;
   readonly expiresAt: Date;
+  readonly createdAt: Date;
 }
 
 interface SuccessorKey {
@@ -81,6 +82,7 @@ interface SuccessorKey {
   key_scopes: string[];
   key_audience: string;
   key_expires_at: Date;
+  key_created_at: Date;
 }
 
 /** An access token (API key of an OAuth2 app) with what introspection reports about it. */
@@ -234,7 +236,8 @@ export function oauth2GrantsStore(db: Kysely<Database>): OAuth2GrantsStore {
     getOAuth2RefreshTokenSuccessor: async ({ id }) => {
       const { rows } = await sql<OAuth2RefreshToken & SuccessorKey>`
         SELECT t.*, k.id AS key_id, k.hashed_secret AS key_hashed_secret, k.scopes AS key_scopes,
-               k.audience AS key_audience, k.expires_at AS key_expires_at
+               k.audience AS key_audience, k.expires_at AS key_expires_at,
+               k.created_at AS key_created_at
         FROM oauth2_refresh_tokens o
         JOIN oauth2_refresh_tokens t ON t.id = o.successor_id
         JOIN api_keys k ON k.id = t.api_key_id
@@ -243,7 +246,15 @@ export function oauth2GrantsStore(db: Kysely<Database>): OAuth2GrantsStore {
       );
       const row = rows[0];
       if (!row) return undefined;
-      const { key_id, key_hashed_secret, key_scopes, key_audience, key_expires_at, ...token } = row;
+      const {
+        key_id,
+        key_hashed_secret,
+        key_scopes,
+        key_audience,
+        key_expires_at,
+        key_created_at,
+        ...token
+      } = row;
       return {
         token,
         key: {
@@ -252,6 +263,7 @@ export function oauth2GrantsStore(db: Kysely<Database>): OAuth2GrantsStore {
           scopes: key_scopes,
           audience: key_audience,
           expiresAt: key_expires_at,
+          createdAt: key_created_at,
         },
       };
     },

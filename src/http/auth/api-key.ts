@@ -1,5 +1,6 @@
 import {
   ApiKeyValidationError,
+  type JwtKeyIds,
   type KeyCache,
   type KeyLookup,
   type OidcSessionCheck,
@@ -25,6 +26,8 @@ export interface KeyAuthDeps {
   readonly now?: () => Date;
   /** AK-6: sessions from OIDC sign-in also need a valid OIDC link. */
   readonly oidcSessions?: OidcSessionCheck | undefined;
+  /** OA-5: JWT access tokens (RFC 9068) this server signed. */
+  readonly jwt?: JwtKeyIds | undefined;
 }
 
 const LAST_USED_EVERY_MS = 60_000;
@@ -42,7 +45,7 @@ const parsedLimits = new WeakMap<ApiKey, KeyLimits>();
 function limitsOf(key: ApiKey, accessUrl: string): KeyLimits {
   let hit = parsedLimits.get(key);
   if (!hit) {
-    const scopes = parseScopes(key.scopes);
+    const scopes = parseScopes(key.scopes, Number.POSITIVE_INFINITY);
     const allowList = parseAllowList(key.allow_list);
     hit = {
       limits: {
@@ -78,7 +81,7 @@ export function keyAuthenticator(
   };
 
   return async (presented) => {
-    const valid = await validateApiKey(presented.token, { lookup, now });
+    const valid = await validateApiKey(presented.token, { lookup, now, jwt: deps.jwt });
     if (valid instanceof ApiKeyValidationError) return valid;
     const { key, user } = valid;
     const { limits, limitsKey, audienceOk } = limitsOf(key, deps.config.accessUrl);

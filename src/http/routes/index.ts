@@ -3,7 +3,7 @@ import type { OidcLogin } from '../../apikeys/index.ts';
 import type { AuthzStore } from '../../authz/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { LinkFlowDeps, Vault } from '../../externalauth/index.ts';
-import { type ClientDeps, ClientMetadataDocuments } from '../../oauth2/index.ts';
+import { type ClientDeps, ClientMetadataDocuments, type JwtAccessTokens } from '../../oauth2/index.ts';
 import { registerAuthcheckRoute } from './authcheck.ts';
 import { registerExternalAuthRoutes } from './external-auth.ts';
 import { registerDeviceFlowRoutes } from './external-auth-device.ts';
@@ -30,6 +30,7 @@ export interface RouteDeps {
   readonly vault: Vault;
   readonly linkFlow: LinkFlowDeps;
   readonly oidcLogin: OidcLogin;
+  readonly jwt: JwtAccessTokens;
 }
 
 /** What the OAuth2 routes need besides RouteDeps: client resolution, one per server. */

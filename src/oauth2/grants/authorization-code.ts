@@ -7,9 +7,11 @@ import { isPkceText, verifyPkce } from '../pkce.ts';
 import { normaliseResource } from '../resource.ts';
 import {
   accessKeyArgs,
+  accessTokenText,
   type GrantDeps,
   grantStore,
   hashToken,
+  issuedNow,
   mayRefresh,
   newOpaqueToken,
   REFRESH_TOKEN_PREFIX,
@@ -77,6 +79,7 @@ export async function authorizationCodeGrant(
   const key = generateKey();
   const refreshToken = mayRefresh(app) ? newOpaqueToken(REFRESH_TOKEN_PREFIX) : undefined;
   const access = accessKeyArgs(app, key, row.scope, resource, deps.settings);
+  const accessToken = await accessTokenText(deps, app, issuedNow(key, row.user_id, access));
   const redeemed = await store.redeemOAuth2Code({
     codeId: row.id,
     userId: row.user_id,
@@ -99,7 +102,7 @@ export async function authorizationCodeGrant(
     throw invalidGrant('The code was already used; the tokens issued for it are revoked.');
   }
   return {
-    access_token: key.token,
+    access_token: accessToken,
     token_type: 'Bearer',
     expires_in: access.lifetimeSeconds,
     scope: responseScope(access.scopes, row.scope, refreshToken !== undefined),

@@ -4,7 +4,15 @@ import { OAuthError } from '../errors.ts';
 import type { OAuthParams } from '../params.ts';
 import { isAcceptableResource, normaliseResource, ownResource } from '../resource.ts';
 import { negotiateScope } from '../scopes.ts';
-import { accessKeyArgs, type GrantDeps, grantStore, responseScope, type TokenResponse } from './tokens.ts';
+import {
+  accessKeyArgs,
+  accessTokenText,
+  type GrantDeps,
+  grantStore,
+  issuedNow,
+  responseScope,
+  type TokenResponse,
+} from './tokens.ts';
 
 // The client_credentials grant (RFC 6749 §4.4), for confidential clients only (the token
 // endpoint refuses public ones before this runs).
@@ -39,13 +47,14 @@ export async function clientCredentialsGrant(
   }
   const key = generateKey();
   const access = accessKeyArgs(app, key, negotiated.scope, audience, deps.settings);
+  const accessToken = await accessTokenText(deps, app, issuedNow(key, app.created_by, access));
   await grantStore(deps).insertOAuth2AccessToken({
     userId: app.created_by,
     appId: app.id,
     accessKey: access,
   });
   return {
-    access_token: key.token,
+    access_token: accessToken,
     token_type: 'Bearer',
     expires_in: access.lifetimeSeconds,
     scope: responseScope(access.scopes, negotiated.scope, false),

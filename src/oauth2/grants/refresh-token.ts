@@ -8,9 +8,11 @@ import { narrowScope } from '../scopes.ts';
 import { sameHash } from '../secrets.ts';
 import {
   accessKeyArgs,
+  accessTokenText,
   type GrantDeps,
   grantStore,
   hashToken,
+  issuedNow,
   REFRESH_TOKEN_PREFIX,
   responseScope,
   type TokenResponse,
@@ -88,6 +90,7 @@ export async function refreshTokenGrant(
     const seed = randomBytes(32);
     const next = successorOf(presented, seed);
     const access = accessKeyArgs(app, next.key, narrowed.scope, resource, deps.settings);
+    const accessToken = await accessTokenText(deps, app, issuedNow(next.key, row.user_id, access));
     const rotated = await store.rotateOAuth2RefreshToken({
       old: row,
       seed,
@@ -103,7 +106,7 @@ export async function refreshTokenGrant(
     });
     if (rotated) {
       return {
-        access_token: next.key.token,
+        access_token: accessToken,
         token_type: 'Bearer',
         expires_in: access.lifetimeSeconds,
         scope: responseScope(access.scopes, row.scope, true),
@@ -117,11 +120,17 @@ export async function refreshTokenGrant(
       throw invalidGrant('The refresh token is no longer valid.');
     }
   }
-  return repeat(store, row, presented);
+  return repeat(deps, app, store, row, presented);
 }
 
 /** A just-rotated token presented again: the same successor within the window, else reuse. */
-async function repeat(store: Store, row: OAuth2RefreshTokenState, presented: string): Promise<TokenResponse> {
+async function repeat(
+  deps: GrantDeps,
+  app: OAuth2App,
+  store: Store,
+  row: OAuth2RefreshTokenState,
+  presented: string,
+): Promise<TokenResponse> {
   if (row.in_grace && row.successor_seed !== null) {
     const found = await store.getOAuth2RefreshTokenSuccessor({ id: row.id });
     if (found) {
@@ -131,8 +140,18 @@ async function repeat(store: Store, row: OAuth2RefreshTokenState, presented: str
         next.key.id === found.key.id &&
         sameHash(next.key.hashedSecret, found.key.hashedSecret)
       ) {
+        // The same key as the first answer; as a JWT, the same claims (re-signed: ES256
+        // signatures differ from one signing to the next, the token's meaning does not).
+        const accessToken = await accessTokenText(deps, app, {
+          key: next.key,
+          userId: row.user_id,
+          audience: found.key.audience,
+          scopes: found.key.scopes,
+          issuedAt: found.key.createdAt,
+          expiresAt: found.key.expiresAt,
+        });
         return {
-          access_token: next.key.token,
+          access_token: accessToken,
           token_type: 'Bearer',
           expires_in: Math.max(1, Math.round((found.key.expiresAt.getTime() - Date.now()) / 1000)),
           scope: responseScope(found.key.scopes, found.token.scope, true),

@@ -1,8 +1,9 @@
 import { hash, randomBytes } from 'node:crypto';
-import type { NewKey } from '../../apikeys/index.ts';
+import { type NewKey, parseKey, secretMatches } from '../../apikeys/index.ts';
 import { systemActors } from '../../authz/index.ts';
 import type { OAuth2AccessKeyArgs, OAuth2App, Store } from '../../db/index.ts';
 import type { ClientDeps } from '../clients.ts';
+import type { JwtAccessTokens } from '../jwt-access-tokens.ts';
 import { apiScopes, FULL_ACCESS, isUnrestricted, OFFLINE_ACCESS, scopeNames } from '../scopes.ts';
 
 // What every grant shares: settings, the token response, how tokens are made and stored.
@@ -19,6 +20,8 @@ export interface OAuth2Settings {
 export interface GrantDeps {
   readonly clients: ClientDeps;
   readonly settings: OAuth2Settings;
+  /** RFC 9068 JWT access tokens; without it every access token is opaque. */
+  readonly jwt?: JwtAccessTokens | undefined;
 }
 
 /** RFC 6749 §5.1, as clients copy it. */
@@ -62,11 +65,72 @@ export function accessKeyArgs(
     name: `oauth2: ${app.name || app.client_id}`.slice(0, 128),
     // The negotiated scope is enforced on the token, not only recorded (offline_access is
     // about refresh tokens and limits nothing). `latchkey:all` absorbs every other name,
-    // as parseScopes does: a client asking for all of scopes_supported (the MCP SDK does)
-    // would otherwise store more names than a key may hold, and the key fail closed.
+    // as parseScopes does. Without it a grant may hold more names than a key request may
+    // ask for (the catalog has ~75): the API reads stored keys without that count limit.
     scopes: isUnrestricted(scope) ? [FULL_ACCESS] : apiScopes(scope),
     audience,
     lifetimeSeconds: Math.max(1, Math.round(settings.accessTokenLifetimeMs / 1000)),
+  };
+}
+
+/** An access token about to be handed out, as its claims. */
+export interface IssuedAccess {
+  readonly key: Pick<NewKey, 'id' | 'token'>;
+  readonly userId: string;
+  readonly audience: string;
+  readonly scopes: readonly string[];
+  readonly issuedAt: Date;
+  readonly expiresAt: Date;
+}
+
+/**
+ * What the client receives as access_token: the API key itself, or — when the app or the
+ * audience asks for it — the same key as an RFC 9068 JWT (jti = key id). Signed before the
+ * row is written, so a signing failure consumes no code and rotates no refresh token.
+ */
+export async function accessTokenText(
+  deps: GrantDeps,
+  app: OAuth2App,
+  access: IssuedAccess,
+): Promise<string> {
+  if (!deps.jwt?.wanted(app, access.audience)) return access.key.token;
+  return deps.jwt.sign({
+    jti: access.key.id,
+    sub: access.userId,
+    clientId: app.client_id,
+    audience: access.audience,
+    scope: access.scopes.join(' '),
+    issuedAt: access.issuedAt,
+    expiresAt: access.expiresAt,
+  });
+}
+
+/**
+ * The API key an access token names, and how to prove it: the API-key form by its secret
+ * (constant time), the JWT form already proven by this server's signature over its jti.
+ * Undefined for anything else, including a JWT that has expired (so has its key).
+ */
+export async function accessTokenKey(
+  token: string,
+  jwt: JwtAccessTokens | undefined,
+): Promise<{ readonly id: string; matches(hashedSecret: Uint8Array): boolean } | undefined> {
+  const parsed = parseKey(token);
+  if (parsed) return { id: parsed.id, matches: (hashed) => secretMatches(parsed.secret, hashed) };
+  const verified = await jwt?.keyId(token);
+  if (verified === undefined || 'refused' in verified) return undefined;
+  return { id: verified.id, matches: () => true };
+}
+
+/** The claims of an access token issued now with `args` (see accessKeyArgs). */
+export function issuedNow(key: NewKey, userId: string, args: OAuth2AccessKeyArgs): IssuedAccess {
+  const issuedAt = new Date();
+  return {
+    key,
+    userId,
+    audience: args.audience,
+    scopes: args.scopes,
+    issuedAt,
+    expiresAt: new Date(issuedAt.getTime() + args.lifetimeSeconds * 1000),
   };
 }
 

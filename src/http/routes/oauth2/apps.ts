@@ -37,6 +37,9 @@ const appBody = z.looseObject({
     .min(1)
     .max(200)
     .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters'),
+  // Not client metadata: how this server encodes the app's access tokens (RFC 9068 `jwt`
+  // for every audience, else per LATCHKEY_OAUTH2_JWT_RESOURCES).
+  access_token_format: z.enum(['opaque', 'jwt']).default('opaque'),
 });
 const listQuery = z.object({
   origin: z.enum(['dynamic', 'admin', 'metadata_document']).optional(),
@@ -49,6 +52,7 @@ export function appJson(app: OAuth2App) {
     client_id: app.client_id,
     origin: app.origin,
     name: app.name,
+    access_token_format: app.access_token_format,
     created_at: app.created_at.toISOString(),
     updated_at: app.updated_at.toISOString(),
     // What the client would see in its registration: RFC 7591 names, unset fields omitted.
@@ -66,10 +70,13 @@ function secretJson(secret: OAuth2AppSecret) {
 }
 
 /** Client metadata from an admin's body; a bad value is a 400 saying which. */
-function metadataOf(raw: unknown): ClientMetadata {
-  const { name, ...rest } = appBody.parse(raw);
+function metadataOf(raw: unknown): ClientMetadata & { accessTokenFormat: 'opaque' | 'jwt' } {
+  const { name, access_token_format, ...rest } = appBody.parse(raw);
   try {
-    return parseClientMetadata({ ...rest, client_name: name }, { source: 'admin' });
+    return {
+      ...parseClientMetadata({ ...rest, client_name: name }, { source: 'admin' }),
+      accessTokenFormat: access_token_format,
+    };
   } catch (err) {
     if (err instanceof OAuthError) throw new ApiError(400, 'Invalid app.', err.description);
     throw err;

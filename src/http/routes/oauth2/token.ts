@@ -42,7 +42,7 @@ export function oauth2Settings(config: Config): OAuth2Settings {
 }
 
 export function registerTokenRoute(app: FastifyInstance, deps: OAuth2RouteDeps): void {
-  const grants = { clients: deps.clients, settings: oauth2Settings(deps.config) };
+  const grants = { clients: deps.clients, settings: oauth2Settings(deps.config), jwt: deps.jwt };
   app.post('/oauth2/token', { bodyLimit: OAUTH_BODY_LIMIT, config: OAUTH_ROUTE }, async (request, reply) => {
     const response = await handleTokenRequest(
       grants,
