@@ -1,5 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { type CallToolResult, ErrorCode, isJSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ForbiddenError, type Subject } from '../authz/index.ts';
 import type { DataStore } from '../db/index.ts';
@@ -55,12 +56,51 @@ function toolError(err: unknown): CallToolResult {
   throw err;
 }
 
+/**
+ * Makes `server`, once connected, answer a `tools/call` naming a tool it does not have with
+ * the protocol error the MCP spec gives for unknown tools (JSON-RPC Invalid params). The
+ * SDK's McpServer answers a tool result with `isError` instead, as if the tool existed and
+ * failed: a client (or model) cannot tell a wrong name from a failure, and the conformance
+ * suite's tool scenarios "passed" against tools Latchkey does not have. The request is
+ * answered before it reaches the server; every other message goes through untouched.
+ */
+function refuseUnknownTools(server: McpServer, tools: ReadonlySet<string>): void {
+  const connect = server.connect.bind(server);
+  server.connect = async (transport: Transport) => {
+    await connect(transport);
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      if (isJSONRPCRequest(message) && message.method === 'tools/call') {
+        const name = message.params?.name;
+        // A missing or non-string name is a malformed request, which the SDK refuses itself.
+        if (typeof name === 'string' && !tools.has(name)) {
+          const refusal = { code: ErrorCode.InvalidParams, message: `Unknown tool: ${name}` };
+          transport
+            .send({ jsonrpc: '2.0', id: message.id, error: refusal })
+            .catch((err: unknown) =>
+              transport.onerror?.(err instanceof Error ? err : new Error(String(err))),
+            );
+          return;
+        }
+      }
+      deliver?.(message, extra);
+    };
+  };
+}
+
 export function createMcpServer(caller: McpCaller, deps: McpDeps): McpServer {
   const server = new McpServer({ name: 'latchkey', version: SERVER_VERSION });
+  // Every tool is registered through here, so refuseUnknownTools knows their names.
+  const tools = new Set<string>();
+  const registerTool: McpServer['registerTool'] = (name, config, callback) => {
+    tools.add(name);
+    return server.registerTool(name, config, callback);
+  };
+  refuseUnknownTools(server, tools);
   const linkUrl = (provider: string) =>
     `${deps.accessUrl}/external-auth/${encodeURIComponent(provider)}/link`;
 
-  server.registerTool(
+  registerTool(
     'whoami',
     {
       title: 'Who am I',
@@ -72,7 +112,7 @@ export function createMcpServer(caller: McpCaller, deps: McpDeps): McpServer {
       json({ user_id: caller.userId, username: caller.username, scopes: scopeNamesOf(caller.subject) }),
   );
 
-  server.registerTool(
+  registerTool(
     'list_external_auth',
     {
       title: 'List external auth',
@@ -113,7 +153,7 @@ export function createMcpServer(caller: McpCaller, deps: McpDeps): McpServer {
     },
   );
 
-  server.registerTool(
+  registerTool(
     'get_external_token',
     {
       title: 'Get external token',

@@ -238,3 +238,28 @@ export async function exchange(
   if (res.status !== 200) throw new Error(`token: ${res.status} ${JSON.stringify(body)}`);
   return body as { access_token: string; refresh_token?: string; scope: string; expires_in: number };
 }
+
+/**
+ * A signed-in browser following an authorization URL a client built: GET it with the
+ * session cookie and, when the consent page is shown, post its form back from the page's
+ * own origin with the chosen button. Returns where the browser is sent back to (the
+ * client's redirect URI with code or error, state and iss). Unlike Flow.code it takes the
+ * URL as the client made it, so it works for any access URL and any client library.
+ */
+export async function followAuthorization(
+  url: URL,
+  cookie: string,
+  decision: 'allow' | 'deny' = 'allow',
+): Promise<URL> {
+  let res = await fetch(url, { redirect: 'manual', headers: { cookie } });
+  if (res.status === 200) {
+    res = await fetch(new URL(url.pathname, url), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, origin: url.origin, 'content-type': FORM },
+      body: form({ ...formFields(await res.text()), decision }),
+    });
+  }
+  if (res.status !== 303) throw new Error(`expected a redirect, got ${res.status}: ${await res.text()}`);
+  return new URL(res.headers.get('location') as string, url);
+}
