@@ -709,15 +709,6 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
     });
     grants.keyId = key.id;
   },
-  getOAuth2AccessToken: async () => {
-    const id = grants.keyId as string;
-    await refused(as('bob').getOAuth2AccessToken({ id }), 'read');
-    expect(await as('alice').getOAuth2AccessToken({ id })).toMatchObject({
-      username: 'alice',
-      user_active: true,
-    });
-    expect(await oauth().getOAuth2AccessToken({ id })).toMatchObject({ client_id: 'grants-app' });
-  },
   upsertOAuth2Consent: async () => {
     const arg = { userId: u.alice?.id as string, appId: grants.appId as string, scope: 'user:read' };
     await refused(as('alice').upsertOAuth2Consent(arg), 'create');

@@ -36,6 +36,7 @@ export {
 } from './token.ts';
 export {
   ApiKeyValidationError,
+  cachedLookup,
   type JwtKeyIds,
   type KeyLookup,
   storeLookup,

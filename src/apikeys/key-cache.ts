@@ -23,6 +23,10 @@ interface Entry {
  */
 export class KeyCache {
   readonly #entries = new Map<string, Entry>();
+  // Bumped by every drop. A lookup notes it before reading the database and caches what it
+  // read only if nothing was dropped meanwhile: a row read just before a key was deleted
+  // must not be cached after the deletion was heard (revocation would then wait for the TTL).
+  #epoch = 0;
   readonly #now: () => number;
   readonly #dropListeners = new Set<(id: string) => void>();
 
@@ -40,7 +44,14 @@ export class KeyCache {
     return e;
   }
 
-  set(key: ApiKey, user: User): void {
+  /** The moment to pass to set() for a row about to be read. */
+  snapshot(): number {
+    return this.#epoch;
+  }
+
+  /** Caches a row read since `snapshot` — unless something was dropped meanwhile. */
+  set(key: ApiKey, user: User, snapshot: number): void {
+    if (snapshot !== this.#epoch) return;
     if (this.#entries.size >= MAX_ENTRIES) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
@@ -55,6 +66,7 @@ export class KeyCache {
   }
 
   dropKey(id: string): void {
+    this.#epoch++;
     this.#entries.delete(id);
     for (const l of this.#dropListeners) l(id);
   }
@@ -66,10 +78,12 @@ export class KeyCache {
   }
 
   dropUser(userId: string): void {
+    this.#epoch++;
     for (const [id, e] of this.#entries) if (e.user.id === userId) this.#entries.delete(id);
   }
 
   clear(): void {
+    this.#epoch++;
     this.#entries.clear();
   }
 

@@ -1,4 +1,5 @@
 import type { ApiKey, Store, User } from '../db/index.ts';
+import type { KeyCache } from './key-cache.ts';
 import { parseKey, secretMatches } from './token.ts';
 
 export const VALIDATION_CODES = [
@@ -95,6 +96,22 @@ export function storeLookup(store: Store): KeyLookup {
     const key = await store.getApiKeyById({ id });
     if (!key) return undefined;
     return { key, user: await store.getUserById({ id: key.user_id }) };
+  };
+}
+
+/**
+ * The lookup through the replica's key cache: a hit costs no query; a miss reads the store
+ * and caches the row unless a key or user was dropped while it read (see KeyCache).
+ */
+export function cachedLookup(keys: KeyCache, store: Store): KeyLookup {
+  const fromStore = storeLookup(store);
+  return async (id) => {
+    const hit = keys.get(id);
+    if (hit) return hit;
+    const snapshot = keys.snapshot();
+    const found = await fromStore(id);
+    if (found?.user) keys.set(found.key, found.user, snapshot);
+    return found;
   };
 }
 

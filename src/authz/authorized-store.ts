@@ -17,7 +17,6 @@ import type {
   ListUsersArgs,
   MemberKey,
   OAuth2AccessKeyArgs,
-  OAuth2AccessToken,
   OAuth2App,
   OAuth2AppFields,
   OAuth2AppSecret,
@@ -700,10 +699,6 @@ export class AuthorizedStore implements Store {
     this.#check('delete', { type: 'oauth2_app_code_token', id: arg.familyId });
     this.#check('delete', objects.any('api_key'));
     return this.#inner.revokeOAuth2RefreshTokenFamily(arg);
-  }
-
-  async getOAuth2AccessToken(arg: { id: string }): Promise<OAuth2AccessToken | undefined> {
-    return this.#visible(await this.#inner.getOAuth2AccessToken(arg), apiKeyObject);
   }
 
   async insertOAuth2AccessToken(arg: {

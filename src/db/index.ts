@@ -28,7 +28,6 @@ export {
   type ListUsersArgs,
   type MemberKey,
   type OAuth2AccessKeyArgs,
-  type OAuth2AccessToken,
   type OAuth2AppFields,
   type OAuth2CodeState,
   type OAuth2RefreshArgs,

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import type { ApiKeyValidationError, OidcLogin } from '../apikeys/index.ts';
+import type { ApiKeyValidationError, KeyLookup, OidcLogin } from '../apikeys/index.ts';
 import type { AuthzStore, SubjectCache } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
 import type { DatabaseHandle } from '../db/index.ts';
@@ -37,6 +37,8 @@ export interface AppDeps {
   readonly oidcLogin: OidcLogin;
   /** RFC 9068 JWT access tokens: signing, verification, the published key set. */
   readonly jwt: JwtAccessTokens;
+  /** Keys by id through the key cache (introspection). */
+  readonly keyLookup: KeyLookup;
   /** Replaces the default authenticator (tests). */
   readonly authenticate?: Authenticator | undefined;
 }

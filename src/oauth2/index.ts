@@ -9,6 +9,7 @@ export {
   matchRedirectUri,
 } from './authorize.ts';
 export { authenticateClient, type ClientAuthDeps } from './client-auth.ts';
+export { APPS_CHANNEL, ClientCache } from './client-cache.ts';
 export {
   type ClientMetadata,
   classifyRedirectUri,

@@ -1,3 +1,4 @@
+import type { KeyLookup } from '../apikeys/index.ts';
 import type { OAuth2App } from '../db/index.ts';
 import { authenticateClient, type ClientAuthDeps } from './client-auth.ts';
 import { accessTokenKey, grantStore, hashToken, REFRESH_TOKEN_PREFIX } from './grants/tokens.ts';
@@ -16,6 +17,11 @@ export interface IntrospectionDeps extends ClientAuthDeps {
   readonly accessUrl: string;
   /** JWT access tokens are introspected like the opaque ones they encode. */
   readonly jwt?: JwtAccessTokens | undefined;
+  /**
+   * Access tokens by key id, through the replica's key cache (a resource server introspects
+   * on every request it serves, so a warm answer costs no query; deleting a key drops it).
+   */
+  readonly keys: KeyLookup;
 }
 
 export type Introspection =
@@ -69,15 +75,20 @@ export async function introspectToken(
   }
   const named = await accessTokenKey(token, deps.jwt);
   if (!named) return INACTIVE;
-  const key = await store.getOAuth2AccessToken({ id: named.id });
-  if (!key || !named.matches(key.hashed_secret)) return INACTIVE;
-  if (key.expires_at.getTime() <= Date.now() || !key.user_active) return INACTIVE;
-  if (!maySee(caller, key.oauth2_app_id)) return INACTIVE;
+  const found = await deps.keys(named.id);
+  if (found?.key.login_type !== 'oauth2_app' || !named.matches(found.key.hashed_secret)) return INACTIVE;
+  const { key, user } = found;
+  // A deleted user is not found; a suspended one's tokens are not active.
+  if (key.expires_at.getTime() <= Date.now() || !user || user.status === 'suspended') return INACTIVE;
+  const appId = key.oauth2_app_id;
+  if (appId === null || !maySee(caller, appId)) return INACTIVE;
+  const app = appId === caller.id ? caller : await store.getOAuth2AppById({ id: appId });
+  if (!app) return INACTIVE;
   return {
     active: true,
     scope: key.scopes.join(' '),
-    client_id: key.client_id,
-    username: key.username,
+    client_id: app.client_id,
+    username: user.username,
     sub: key.user_id,
     aud: key.audience,
     iss: deps.accessUrl,

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { KEYS_CHANNEL, KeyCache, OidcLogin, OidcSessionCheck } from '../apikeys/index.ts';
+import { cachedLookup, KEYS_CHANNEL, KeyCache, OidcLogin, OidcSessionCheck } from '../apikeys/index.ts';
 import { AUTHZ_CHANNEL, authorizingStore, encodeChange, SubjectCache, systemActors } from '../authz/index.ts';
 import type { Config } from '../config/index.ts';
 import {
@@ -14,7 +14,7 @@ import {
 import { checkEncryptionKeys, dbcryptStore, Keyring } from '../dbcrypt/index.ts';
 import { LinkCache, type RefreshTiming } from '../externalauth/index.ts';
 import { type Authenticator, buildApp, keyAuthenticator, markDraining } from '../http/index.ts';
-import { JwtAccessTokens, SigningKeys } from '../oauth2/index.ts';
+import { ClientCache, JwtAccessTokens, SigningKeys } from '../oauth2/index.ts';
 import { type Logger, Metrics } from '../observability/index.ts';
 import { resolveDatabase } from './database.ts';
 import { startPurge } from './purge.ts';
@@ -42,6 +42,7 @@ export interface RunningServer {
   readonly subjects: SubjectCache;
   readonly keys: KeyCache;
   readonly links: LinkCache;
+  readonly clients: ClientCache;
   /** Drains requests, then closes the pool, then stops an embedded PostgreSQL. Idempotent. */
   close(): Promise<void>;
 }
@@ -98,6 +99,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const keyring = Keyring.from(config.externalTokenEncryptionKeys);
     // Link rows are cached on the request path; every write to one says so (LinkCache).
     const links = new LinkCache();
+    // OAuth clients and their secrets are cached too: every grant and introspection starts
+    // by authenticating one (ClientCache).
+    const clients = new ClientCache();
     const linkChanged: NonNullable<StoreHooks['linkChanged']> = (db, key) => links.changed(pubsub, key, db);
     const plain = createStore(database.db, database.inTx, {
       linkChanged,
@@ -111,9 +115,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         keys.dropKey(keyId);
         return pubsub.publish(KEYS_CHANNEL, keyId, db);
       },
+      appChanged: (db) => clients.changed(pubsub, db),
     });
     const raw = dbcryptStore(plain, keyring);
-    const authz = authorizingStore(links.wrap(raw));
+    const authz = authorizingStore(clients.wrap(links.wrap(raw)));
     // DC-3: data this server cannot decrypt stops it here, not request by request.
     const keyCheck = await checkEncryptionKeys(authz.as(systemActors.systemDbcrypt), keyring);
     logger.info(
@@ -133,6 +138,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     subjects = new SubjectCache(authz.as(systemActors.systemAuthn));
     cleanup.push(await keys.attach(pubsub, logger));
     cleanup.push(await links.attach(pubsub, logger));
+    cleanup.push(await clients.attach(pubsub, logger));
     const stopPurge = startPurge(authz, logger);
     cleanup.push(async () => stopPurge());
     const vault = await wireVault({
@@ -170,8 +176,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         rotationMs: config.oauth2SigningKeyRotation,
       }),
     });
+    const keyLookup = cachedLookup(keys, authz.as(systemActors.systemAuthn));
     const validateKey = keyAuthenticator({
       config,
+      lookup: keyLookup,
       keys,
       subjects,
       store: authz.as(systemActors.systemAuthn),
@@ -193,6 +201,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       linkFlow: vault.linkFlow,
       oidcLogin,
       jwt,
+      keyLookup,
       authenticate: options.authenticate,
     });
     cleanup.push(() => app.close());
@@ -219,7 +228,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })();
       return closing;
     };
-    return { url, app, database, metrics, subjects, keys, links, close };
+    return { url, app, database, metrics, subjects, keys, links, clients, close };
   } catch (err) {
     await unwind();
     throw err;

@@ -27,7 +27,6 @@ export type { InsertOAuth2AppArgs, OAuth2AppFields } from './oauth2-apps.ts';
 export type {
   InsertOAuth2CodeArgs,
   OAuth2AccessKeyArgs,
-  OAuth2AccessToken,
   OAuth2CodeState,
   OAuth2RefreshArgs,
   OAuth2RefreshTokenState,
@@ -75,7 +74,20 @@ export interface StoreHooks {
   readonly linkChanged?: (db: Kysely<Database>, key: LinkKey) => Promise<void>;
   /** Called after an API key is deleted, on the same executor (revocation). */
   readonly keyDeleted?: (db: Kysely<Database>, keyId: string) => Promise<void>;
+  /** Called after a write to an OAuth client or its secrets, on the same executor (caches). */
+  readonly appChanged?: (db: Kysely<Database>) => Promise<void>;
 }
+
+// The writes after which cached OAuth clients are stale (see src/oauth2/client-cache.ts).
+const APP_WRITES = [
+  'updateOAuth2App',
+  'updateOAuth2AppRegistrationToken',
+  'deleteOAuth2App',
+  'upsertOAuth2AppFromDocument',
+  'insertOAuth2AppSecret',
+  'deleteOAuth2AppSecret',
+  'deleteOAuth2AppSecrets',
+] as const satisfies ReadonlyArray<keyof DataStore>;
 
 // The writes after which cached subjects are stale, and whose roles they touched.
 const ROLE_WRITES: Partial<Record<keyof DataStore, (arg: never) => RoleChange>> = {
@@ -179,6 +191,17 @@ export function createStore(db: Kysely<Database>, inTx: InTx, hooks: StoreHooks 
       for (const id of deleted.keys) await keyDeleted(db, id);
       return deleted;
     };
+  }
+  const appChanged = hooks.appChanged;
+  if (appChanged) {
+    for (const method of APP_WRITES) {
+      const write = data[method] as (arg: never) => Promise<unknown>;
+      (data as unknown as Record<string, unknown>)[method] = async (arg: never) => {
+        const result = await write(arg);
+        await appChanged(db);
+        return result;
+      };
+    }
   }
   return {
     ...data,

@@ -85,15 +85,6 @@ interface SuccessorKey {
   key_created_at: Date;
 }
 
-/** An access token (API key of an OAuth2 app) with what introspection reports about it. */
-export interface OAuth2AccessToken extends ApiKey {
-  readonly oauth2_app_id: string;
-  readonly client_id: string;
-  readonly username: string;
-  /** The user may act: exists, not deleted, not suspended. */
-  readonly user_active: boolean;
-}
-
 /** An app a user has authorized, as listed to them. */
 export interface OAuth2UserApp extends OAuth2Consent {
   readonly client_id: string;
@@ -121,8 +112,6 @@ export interface OAuth2GrantsStore {
   }): Promise<{ token: OAuth2RefreshToken; key: OAuth2SuccessorKey } | undefined>;
   /** Refresh-token reuse (or revocation): the whole family and its access keys. Returns the deleted keys. */
   revokeOAuth2RefreshTokenFamily(arg: { familyId: string }): Promise<string[]>;
-  /** An access token with its user and app, in one query (introspection). */
-  getOAuth2AccessToken(arg: { id: string }): Promise<OAuth2AccessToken | undefined>;
   /** An access token without a refresh token (client_credentials). */
   insertOAuth2AccessToken(arg: {
     userId: string;
@@ -278,16 +267,6 @@ export function oauth2GrantsStore(db: Kysely<Database>): OAuth2GrantsStore {
         WHERE id IN (SELECT api_key_id FROM oauth2_refresh_tokens WHERE family_id = ${familyId})
         RETURNING id`.execute(db);
       return rows.map((r) => r.id);
-    },
-
-    getOAuth2AccessToken: async ({ id }) => {
-      const { rows } = await sql<OAuth2AccessToken>`
-        SELECT k.*, a.client_id, u.username, (NOT u.deleted AND u.status <> 'suspended') AS user_active
-        FROM api_keys k
-        JOIN oauth2_apps a ON a.id = k.oauth2_app_id
-        JOIN users u ON u.id = k.user_id
-        WHERE k.id = ${id} AND k.login_type = 'oauth2_app'`.execute(db);
-      return rows[0];
     },
 
     insertOAuth2AccessToken: ({ userId, appId, accessKey }) =>

@@ -5,7 +5,6 @@ import {
   type KeyLookup,
   type OidcSessionCheck,
   parseScopes,
-  storeLookup,
   validateApiKey,
 } from '../../apikeys/index.ts';
 import { type CredentialLimits, parseAllowList, type SubjectCache } from '../../authz/index.ts';
@@ -18,6 +17,9 @@ import type { AuthOutcome } from './types.ts';
 
 export interface KeyAuthDeps {
   readonly config: Pick<Config, 'sessionDuration' | 'disableSessionExpiryRefresh' | 'accessUrl'>;
+  /** Keys by id, through the replica's key cache (cachedLookup). */
+  readonly lookup: KeyLookup;
+  /** The same cache: kept in step when this replica writes to a key (last_used, expiry). */
   readonly keys: KeyCache;
   readonly subjects: SubjectCache;
   /** Bound to systemAuthn. */
@@ -71,14 +73,7 @@ export function keyAuthenticator(
   deps: KeyAuthDeps,
 ): (presented: PresentedToken) => Promise<AuthOutcome | ApiKeyValidationError> {
   const now = deps.now ?? (() => new Date());
-  const fromStore = storeLookup(deps.store);
-  const lookup: KeyLookup = async (id) => {
-    const hit = deps.keys.get(id);
-    if (hit) return hit;
-    const found = await fromStore(id);
-    if (found?.user) deps.keys.set(found.key, found.user);
-    return found;
-  };
+  const lookup = deps.lookup;
 
   return async (presented) => {
     const valid = await validateApiKey(presented.token, { lookup, now, jwt: deps.jwt });

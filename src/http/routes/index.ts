@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { OidcLogin } from '../../apikeys/index.ts';
+import type { KeyLookup, OidcLogin } from '../../apikeys/index.ts';
 import type { AuthzStore } from '../../authz/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { LinkFlowDeps, Vault } from '../../externalauth/index.ts';
@@ -31,6 +31,8 @@ export interface RouteDeps {
   readonly linkFlow: LinkFlowDeps;
   readonly oidcLogin: OidcLogin;
   readonly jwt: JwtAccessTokens;
+  /** API keys (and OAuth access tokens) by id through the replica's key cache; as systemAuthn. */
+  readonly keyLookup: KeyLookup;
 }
 
 /** What the OAuth2 routes need besides RouteDeps: client resolution, one per server. */

@@ -9,7 +9,12 @@ import { formParams, NO_STORE, OAUTH_ROUTE } from './token.ts';
  * Cross-origin like the other OAuth endpoints (it takes no cookie; the client's secret decides).
  */
 export function registerIntrospectRoute(app: FastifyInstance, deps: OAuth2RouteDeps): void {
-  const introspection = { clients: deps.clients, accessUrl: deps.config.accessUrl, jwt: deps.jwt };
+  const introspection = {
+    clients: deps.clients,
+    accessUrl: deps.config.accessUrl,
+    jwt: deps.jwt,
+    keys: deps.keyLookup,
+  };
   app.post(
     '/oauth2/introspect',
     { bodyLimit: OAUTH_BODY_LIMIT, config: OAUTH_ROUTE },
