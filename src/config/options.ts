@@ -325,6 +325,51 @@ export const OPTIONS = {
     default: '20',
     schema: integer(0, 1_000_000),
   }),
+  rateLimitOauth2RegisterPerClient: option({
+    key: 'rateLimitOauth2RegisterPerClient',
+    group: 'ratelimit',
+    description:
+      'Requests per minute to manage one registration (GET, PUT, DELETE /oauth2/register/{client_id}) per client address; 0 disables.',
+    valueName: 'count',
+    default: '60',
+    schema: integer(0, 1_000_000),
+  }),
+  rateLimitOauth2Token: option({
+    key: 'rateLimitOauth2Token',
+    group: 'ratelimit',
+    description:
+      'Token requests (POST /oauth2/token) per minute per client address, instead of LATCHKEY_RATE_LIMIT_API; 0 disables.',
+    valueName: 'count',
+    default: '600',
+    schema: integer(0, 1_000_000),
+  }),
+  rateLimitOauth2TokenPerClient: option({
+    key: 'rateLimitOauth2TokenPerClient',
+    group: 'ratelimit',
+    description:
+      'Token requests per minute per OAuth client per client address (client_id from the body or Basic credentials); an address cannot use up the budget of a client at other addresses. 0 disables.',
+    valueName: 'count',
+    default: '300',
+    schema: integer(0, 1_000_000),
+  }),
+  rateLimitOauth2Authorize: option({
+    key: 'rateLimitOauth2Authorize',
+    group: 'ratelimit',
+    description:
+      'Authorization requests (GET and POST /oauth2/authorize) per minute per signed-in user, else per client address, instead of LATCHKEY_RATE_LIMIT_API; 0 disables.',
+    valueName: 'count',
+    default: '120',
+    schema: integer(0, 1_000_000),
+  }),
+  rateLimitOauth2AuthorizePerClient: option({
+    key: 'rateLimitOauth2AuthorizePerClient',
+    group: 'ratelimit',
+    description:
+      'Authorization requests per minute per OAuth client per user (else address): stops one client looping through /oauth2/authorize without blocking the others. 0 disables.',
+    valueName: 'count',
+    default: '60',
+    schema: integer(0, 1_000_000),
+  }),
   oauth2AllowPrivateClientMetadata: option({
     key: 'oauth2AllowPrivateClientMetadata',
     group: 'auth',

@@ -6,6 +6,7 @@ import type { OAuthParams } from './params.ts';
 import { isPkceText } from './pkce.ts';
 import { isAcceptableResource, normaliseResource, ownResource } from './resource.ts';
 import { negotiateScope } from './scopes.ts';
+import type { OAuthErrorCode } from './types.ts';
 
 // The authorization endpoint (RFC 6749 §4.1.1, OA-3), as a pipeline of checks. The order
 // matters: client_id and redirect_uri are checked first, and a failure there is shown to
@@ -15,6 +16,28 @@ import { negotiateScope } from './scopes.ts';
 
 /** Codes live at most this long (RFC 6749 §4.1.2 recommends 10 minutes at most). */
 export const CODE_LIFETIME_SECONDS = 300;
+
+/**
+ * The `prompt` values honoured (OpenID Connect Core §3.1.2.1, which OAuth clients use
+ * too), published as prompt_values_supported: `none` answers without showing any page,
+ * `login` makes the user sign in again, `consent` shows the consent page even when the
+ * user already allowed as much. Anything else (`select_account`, `create`) is refused
+ * rather than ignored: a client that asked for it would otherwise believe it happened.
+ */
+export const PROMPT_VALUES = ['none', 'login', 'consent'] as const;
+export type Prompt = (typeof PROMPT_VALUES)[number];
+
+/**
+ * Why a request is answered with an error after the redirect URI is trusted and no code
+ * is issued: the user said no, or `prompt=none` forbade asking the user anything
+ * (OpenID Connect Core §3.1.2.6); all three are in OAUTH_ERROR_CODES (types.ts).
+ */
+export const REFUSALS = {
+  access_denied: 'The user denied access.',
+  login_required: 'The user is not signed in, and prompt=none forbids asking them to.',
+  consent_required: 'The user has not allowed this app this access, and prompt=none forbids asking.',
+} as const satisfies Partial<Record<OAuthErrorCode, string>>;
+export type Refusal = keyof typeof REFUSALS;
 
 /** A validated authorization request. */
 export interface AuthorizationRequest {
@@ -30,6 +53,8 @@ export interface AuthorizationRequest {
   readonly resource: string;
   /** The negotiated scope (what the consent page lists and the token gets). */
   readonly scope: string;
+  /** The `prompt` values asked for; empty when none were. */
+  readonly prompt: ReadonlySet<Prompt>;
 }
 
 export type AuthorizationCheck =
@@ -85,7 +110,7 @@ export function redirectWith(
 export function errorRedirect(
   redirectUri: string,
   issuer: string,
-  error: OAuthError,
+  error: { readonly code: string; readonly description: string | undefined },
   state: string | undefined,
 ): string {
   return redirectWith(redirectUri, issuer, {
@@ -170,6 +195,7 @@ export async function checkAuthorization(
     }
     const negotiated = negotiateScope(params.optional('scope'), app.scope);
     if (!negotiated.ok) throw negotiated.error;
+    const prompt = parsePrompt(params.optional('prompt'));
     return {
       kind: 'valid',
       request: {
@@ -181,12 +207,34 @@ export async function checkAuthorization(
         codeChallenge: challenge,
         resource,
         scope: negotiated.scope,
+        prompt,
       },
     };
   } catch (err) {
     if (err instanceof OAuthError) return fail(err);
     throw err;
   }
+}
+
+/**
+ * The `prompt` parameter: space-separated values (OpenID Connect Core §3.1.2.1), each one
+ * Latchkey honours, and `none` alone (it contradicts every other value).
+ */
+export function parsePrompt(value: string | undefined): ReadonlySet<Prompt> {
+  const values = new Set(value?.split(' ').filter((v) => v !== ''));
+  for (const v of values) {
+    if (!(PROMPT_VALUES as readonly string[]).includes(v)) {
+      // The value is not echoed: error_description is limited to a safe set of characters.
+      throw new OAuthError(
+        'invalid_request',
+        'prompt has a value Latchkey does not support (only none, login and consent).',
+      );
+    }
+  }
+  if (values.has('none') && values.size > 1) {
+    throw new OAuthError('invalid_request', 'prompt=none cannot be combined with other prompt values.');
+  }
+  return values as Set<Prompt>;
 }
 
 /**
@@ -213,12 +261,20 @@ export async function issueCode(
   return redirectWith(request.redirectUri, issuer, { code, state: request.state });
 }
 
-/** The decision "Deny" (or any refusal after consent) as a redirect to the client. */
-export function deniedRedirect(issuer: string, request: AuthorizationRequest): string {
+/**
+ * A request answered without a code, as a redirect to the client: the user clicked "Deny"
+ * (`access_denied`), or `prompt=none` found that answering would need the user to sign in
+ * (`login_required`) or to consent (`consent_required`).
+ */
+export function deniedRedirect(
+  issuer: string,
+  request: AuthorizationRequest,
+  refusal: Refusal = 'access_denied',
+): string {
   return errorRedirect(
     request.redirectUri,
     issuer,
-    new OAuthError('access_denied', 'The user denied access.'),
+    { code: refusal, description: REFUSALS[refusal] },
     request.state,
   );
 }

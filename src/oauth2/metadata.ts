@@ -1,3 +1,4 @@
+import { PROMPT_VALUES } from './authorize.ts';
 import { REGISTRABLE_GRANT_TYPES } from './client-metadata.ts';
 import { scopesSupported } from './scopes-supported.ts';
 import { PKCE_METHODS, RESPONSE_TYPES, TOKEN_ENDPOINT_AUTH_METHODS } from './types.ts';
@@ -45,6 +46,8 @@ export function authorizationServerMetadata(accessUrl: string): Record<string, u
     scopes_supported: scopesSupported(),
     client_id_metadata_document_supported: true,
     authorization_response_iss_parameter_supported: true,
+    // OpenID Connect's prompt values, which OAuth clients send too (see authorize.ts).
+    prompt_values_supported: [...PROMPT_VALUES],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['ES256'],
   };

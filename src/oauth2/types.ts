@@ -59,6 +59,9 @@ export const OAUTH_ERROR_CODES = [
   'authorization_pending',
   'slow_down',
   'expired_token',
+  // OpenID Connect Core §3.1.2.6: prompt=none could not be honoured.
+  'login_required',
+  'consent_required',
 ] as const;
 export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
 export const oauthErrorCodeSchema = schemaOf(OAUTH_ERROR_CODES);

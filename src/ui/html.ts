@@ -18,6 +18,27 @@ export function escapeHtml(text: string): string {
 export const PAGE_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/**
+ * The headers every page is sent with: its CSP, no framing, never cached (pages show the
+ * user's state). `no-referrer` for the sign-in and authorization pages, whose URLs carry
+ * the authorization request (state, PKCE challenge) and must not leak to where the user
+ * goes next; browsers then post their forms with `Origin: null`, so those forms carry a
+ * CSRF token of their own. The other pages keep `same-origin`, so that their forms arrive
+ * with this origin and the Origin check alone protects them.
+ */
+export function pageHeaders(
+  referrerPolicy: 'no-referrer' | 'same-origin',
+  csp: string = PAGE_CSP,
+): Record<string, string> {
+  return {
+    'content-security-policy': csp,
+    'x-frame-options': 'DENY',
+    'referrer-policy': referrerPolicy,
+    'cache-control': 'no-store',
+    'content-type': 'text/html; charset=utf-8',
+  };
+}
+
 export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">

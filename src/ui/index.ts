@@ -13,5 +13,12 @@ export {
   externalAuthPage,
   type ProviderLinkView,
 } from './external-auth-page.ts';
-export { escapeHtml, PAGE_CSP, page } from './html.ts';
+export { escapeHtml, PAGE_CSP, page, pageHeaders } from './html.ts';
 export { homePage, type LoginPageInput, loginPage, safeRedirect } from './login-page.ts';
+export { rateLimitedPage } from './rate-limited-page.ts';
+export {
+  type AuthorizedAppView,
+  SETTINGS_APPS_PATH,
+  type SettingsAppsPageInput,
+  settingsAppsPage,
+} from './settings-apps-page.ts';

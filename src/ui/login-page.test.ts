@@ -30,7 +30,12 @@ describe('safeRedirect', () => {
 
 it('escapes what it echoes into the page', () => {
   expect(escapeHtml(`"><script>x</script>'&`)).toBe('&quot;&gt;&lt;script&gt;x&lt;/script&gt;&#39;&amp;');
-  const html = loginPage({ redirect: '/', email: '"><img src=x onerror=alert(1)>', error: '<b>no</b>' });
+  const html = loginPage({
+    redirect: '/',
+    csrfToken: 't',
+    email: '"><img src=x onerror=alert(1)>',
+    error: '<b>no</b>',
+  });
   expect(html).not.toContain('<img');
   expect(html).not.toContain('<b>');
 });

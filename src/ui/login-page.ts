@@ -2,10 +2,14 @@ import { escapeHtml, page } from './html.ts';
 
 export interface LoginPageInput {
   readonly redirect: string;
+  /** The form's CSRF token (see src/http/routes/login-csrf.ts). */
+  readonly csrfToken: string;
   readonly email?: string;
   readonly error?: string;
   /** Label of the OIDC sign-in button, when OIDC sign-in is configured. */
   readonly oidcText?: string | undefined;
+  /** Signed in already, but the app asked the user to sign in again (prompt=login). */
+  readonly again?: boolean;
 }
 
 /** The sign-in form: plain HTML, works without JavaScript. */
@@ -14,13 +18,17 @@ export function loginPage(input: LoginPageInput): string {
   const oidc = input.oidcText
     ? `<p><a class="button" href="/login/oidc?redirect=${escapeHtml(encodeURIComponent(input.redirect))}">${escapeHtml(input.oidcText)}</a></p>`
     : '';
+  const again = input.again
+    ? '<p class="notice" role="status">The app asks you to sign in again before it continues.</p>'
+    : '';
   return page(
     'Sign in',
     `<h1>Sign in to Latchkey</h1>
-${error}
+${again}${error}
 ${oidc}
 <form method="post" action="/login">
   <input type="hidden" name="redirect" value="${escapeHtml(input.redirect)}">
+  <input type="hidden" name="csrf_token" value="${escapeHtml(input.csrfToken)}">
   <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(input.email ?? '')}">
   <label for="password">Password</label>
@@ -36,6 +44,7 @@ export function homePage(username: string): string {
     'Home',
     `<h1>Signed in as ${escapeHtml(username)}</h1>
 <p><a href="/settings/external-auth">External accounts</a></p>
+<p><a href="/settings/apps">Authorized apps</a></p>
 <form method="post" action="/logout">
   <button type="submit">Sign out</button>
 </form>`,

@@ -108,7 +108,16 @@ const FORM = 'application/x-www-form-urlencoded';
 
 export async function startFlow(databaseUrl: string, config: Partial<Config> = {}): Promise<Flow> {
   const kit = storeKit(databaseUrl);
-  const server = await startTestServer(databaseUrl, { config: { rateLimitApi: 0, ...config } });
+  // Request-count limits off (each has its own tests): flows here send many requests at once.
+  const limits: Partial<Config> = {
+    rateLimitApi: 0,
+    rateLimitOauth2Token: 0,
+    rateLimitOauth2TokenPerClient: 0,
+    rateLimitOauth2Authorize: 0,
+    rateLimitOauth2AuthorizePerClient: 0,
+    rateLimitOauth2RegisterPerClient: 0,
+  };
+  const server = await startTestServer(databaseUrl, { config: { ...limits, ...config } });
   let n = 0;
   const post = (path: string, values: Record<string, string>, headers: Record<string, string> = {}) =>
     server.request(path, {

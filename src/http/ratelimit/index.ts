@@ -4,7 +4,7 @@ import type { Config } from '../../config/index.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { hasOwnerPrivileges } from '../auth/actor.ts';
 import { InFlightGate } from './in-flight.ts';
-import { routeBucket, tokenBucket } from './keys.ts';
+import { clientBucket, clientIdOf, routeBucket, tokenBucket } from './keys.ts';
 import type { Limiter, Verdict } from './limiter.ts';
 import { RateLimitMetrics } from './metrics.ts';
 import { atCapacity, limitHeaders, type Refusal, tooManyRequests } from './responses.ts';
@@ -23,6 +23,14 @@ declare module 'fastify' {
      * for anonymous endpoints that need a tighter bound (OAuth client registration).
      */
     rateLimitPerMinute?: number;
+    /**
+     * Requests per minute per OAuth client per caller on this route (the OAuth endpoints),
+     * on top of the per-caller limit; 0 or unset: none. Counted once the body is parsed,
+     * since the client_id may be in it; see clientBucket for why the caller is in the key.
+     */
+    rateLimitPerClient?: number;
+    /** Refusals are an HTML page for a person rather than JSON (the authorization endpoint). */
+    rateLimitPage?: boolean;
   }
 }
 
@@ -54,7 +62,8 @@ interface Limits {
 /**
  * Rate limits (AK-10), checked in onRequest once the precheck has said who is calling, so
  * register after `registerActor`. Per route pattern: per user, else per client address;
- * proxy-style route groups add a per-token limit and a cap on requests in flight.
+ * proxy-style route groups add a per-token limit and a cap on requests in flight; the
+ * OAuth endpoints add a limit per client (and caller), checked once the body is parsed.
  */
 export function registerRateLimits(app: FastifyInstance, deps: RateLimitDeps): void {
   const limits = buildLimits(deps);
@@ -65,18 +74,21 @@ export function registerRateLimits(app: FastifyInstance, deps: RateLimitDeps): v
     app.addHook('onClose', () => store.close());
   }
 
-  // Limiters for routes with their own rateLimitPerMinute, one per distinct figure.
-  const ownLimits = new Map<number, Limiter>();
-  const routeLimiter = (points: number | undefined): Limiter | undefined => {
-    if (points === undefined) return perRoute;
+  // Limiters for routes with their own per-caller (rateLimitPerMinute) or per-client
+  // (rateLimitPerClient) figure, one per distinct figure; the bucket key names the route.
+  const ownLimits = new Map<string, Limiter>();
+  const ownLimiter = (kind: 'route' | 'client', points: number): Limiter | undefined => {
     if (!store || points <= 0) return undefined;
-    let limiter = ownLimits.get(points);
+    const name = `${kind}:${points}`;
+    let limiter = ownLimits.get(name);
     if (!limiter) {
-      limiter = store.limiter(`route:${points}`, points, WINDOW_SECONDS);
-      ownLimits.set(points, limiter);
+      limiter = store.limiter(name, points, WINDOW_SECONDS);
+      ownLimits.set(name, limiter);
     }
     return limiter;
   };
+  const routeLimiter = (points: number | undefined): Limiter | undefined =>
+    points === undefined ? perRoute : ownLimiter('route', points);
 
   /** Consumes from each rate limit that applies: the first refusal, else the tightest verdict. */
   async function consume(request: FastifyRequest, group: RateLimitGroup | undefined) {
@@ -126,6 +138,27 @@ export function registerRateLimits(app: FastifyInstance, deps: RateLimitDeps): v
       reply.raw.once('close', release);
     }
   });
+
+  // Per client: after the body is parsed (the token endpoint's client_id is in it), before
+  // any route work, so a refused request costs no client lookup. Callback style: for the
+  // routes without a per-client limit this is one property read, not a promise.
+  app.addHook('preValidation', (request, reply, done) => {
+    const limiter = ownLimiter('client', request.routeOptions.config.rateLimitPerClient ?? 0);
+    const clientId = limiter && !ownerBypass(request) ? clientIdOf(request) : undefined;
+    if (!limiter || clientId === undefined) return done();
+    limiter.consume(clientBucket(request, clientId)).then((verdict) => {
+      if (!verdict.allowed) {
+        metrics.refused.inc({ limit: 'client' });
+        // Answered here: the request goes no further (done is not called).
+        tooManyRequests(request, reply, { kind: 'client', verdict });
+        return;
+      }
+      // The headers tell where the caller stands on the tightest of its limits.
+      const shown = reply.getHeader('x-ratelimit-remaining');
+      if (shown === undefined || Number(shown) > verdict.remaining) limitHeaders(reply, verdict);
+      done();
+    }, done);
+  });
 }
 
 /** The limiters the configuration asks for; undefined when every limit is off. */
@@ -135,9 +168,15 @@ function buildLimits(deps: RateLimitDeps): Limits | undefined {
     proxy: { perToken: config.rateLimitPerToken, concurrency: config.proxyConcurrency },
   };
   const needsStore =
-    config.rateLimitApi > 0 ||
-    config.rateLimitOauth2Register > 0 ||
-    RATE_LIMIT_GROUPS.some((g) => settings[g].perToken > 0);
+    [
+      config.rateLimitApi,
+      config.rateLimitOauth2Register,
+      config.rateLimitOauth2RegisterPerClient,
+      config.rateLimitOauth2Token,
+      config.rateLimitOauth2TokenPerClient,
+      config.rateLimitOauth2Authorize,
+      config.rateLimitOauth2AuthorizePerClient,
+    ].some((points) => points > 0) || RATE_LIMIT_GROUPS.some((g) => settings[g].perToken > 0);
   const gates = new Map<RateLimitGroup, InFlightGate>();
   for (const group of RATE_LIMIT_GROUPS) {
     if (settings[group].concurrency > 0) gates.set(group, new InFlightGate(settings[group].concurrency));

@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { InFlightGate } from './in-flight.ts';
 
-export const LIMIT_KINDS = ['route', 'token', 'concurrency'] as const;
+export const LIMIT_KINDS = ['route', 'client', 'token', 'concurrency'] as const;
 export type LimitKind = (typeof LIMIT_KINDS)[number];
 
 /** Rate-limit metrics, on the server's own registry. */
@@ -13,7 +13,7 @@ export class RateLimitMetrics {
   constructor(registry: Registry, gates: ReadonlyMap<string, InFlightGate>) {
     this.refused = new Counter({
       name: 'latchkey_ratelimit_refused_total',
-      help: 'Requests refused by a limit: route or token (429), concurrency (503).',
+      help: 'Requests refused by a limit: route, client or token (429), concurrency (503).',
       labelNames: ['limit'] as const,
       registers: [registry],
     });

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pageHeaders, rateLimitedPage } from '../../ui/index.ts';
 import { errorBody } from '../api-error.ts';
 import type { Verdict } from './limiter.ts';
 import type { LimitKind } from './metrics.ts';
@@ -28,13 +29,20 @@ export function tooManyRequests(
 ): FastifyReply {
   const { verdict } = refusal;
   const seconds = retryAfterSeconds(verdict.msBeforeReset);
+  const route = `${request.method} ${request.routeOptions.url ?? 'unknown paths'}`;
   const scope =
     refusal.kind === 'token'
       ? 'with this token'
-      : `to ${request.method} ${request.routeOptions.url ?? 'unknown paths'}`;
+      : refusal.kind === 'client'
+        ? `for this client to ${route}`
+        : `to ${route}`;
   limitHeaders(reply, verdict);
   const detail = `At most ${verdict.limit} requests a minute ${scope}; try again in ${seconds} s.`;
   reply.code(429).header('retry-after', String(seconds));
+  // Pages (the authorization endpoint) answer the person in the browser.
+  if (request.routeOptions.config.rateLimitPage) {
+    return reply.headers(pageHeaders('no-referrer')).send(rateLimitedPage(seconds, detail));
+  }
   // OAuth endpoints answer in RFC 6749 §5.2 form, which OAuth clients parse (no 429 code is
   // registered; temporarily_unavailable is the registered one that means "later").
   if (request.routeOptions.config.errorFormat === 'oauth') {

@@ -1,26 +1,27 @@
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type OidcFlow, OidcLoginError } from '../../apikeys/index.ts';
-import { homePage, loginPage, PAGE_CSP, safeRedirect } from '../../ui/index.ts';
+import { homePage, type LoginPageInput, loginPage, pageHeaders, safeRedirect } from '../../ui/index.ts';
 import { ApiError } from '../api-error.ts';
 import { optionalAuth } from '../auth/actor.ts';
-import { sameOrigin } from '../auth/csrf.ts';
 import { readCookie } from '../auth/token-source.ts';
 import type { RouteDeps } from './index.ts';
+import {
+  isLoginCookieValue,
+  LOGIN_CSRF_COOKIE,
+  LOGIN_FORM_TTL_MS,
+  loginFormToken,
+  newLoginCookieValue,
+  verifyLoginFormToken,
+} from './login-csrf.ts';
 import { clearCookie, cookie, endSession, passwordLogin, sessionCookie } from './session.ts';
+import { registerSettingsAppsPages } from './settings-apps.ts';
 
 const CSS = readFileSync(new URL('../../ui/assets/latchkey.css', import.meta.url));
 
 /** A server-rendered page, under the strict page CSP; never cached (pages show the user's state). */
 export function html(reply: FastifyReply, status: number, body: string): FastifyReply {
-  return reply
-    .code(status)
-    .header('content-security-policy', PAGE_CSP)
-    .header('x-frame-options', 'DENY')
-    .header('referrer-policy', 'same-origin')
-    .header('cache-control', 'no-store')
-    .type('text/html; charset=utf-8')
-    .send(body);
+  return reply.code(status).headers(pageHeaders('same-origin')).send(body);
 }
 
 const OIDC_FLOW_COOKIE = 'latchkey_oidc_flow';
@@ -45,12 +46,39 @@ function readFlowCookie(header: string | undefined): OidcFlow | undefined {
   return undefined;
 }
 
-/** Server-rendered pages: sign in, a landing page, sign out. They work without JavaScript. */
+/**
+ * Server-rendered pages: sign in, a landing page, sign out, and the settings pages that
+ * live in this scope (authorized apps). They work without JavaScript.
+ */
 export function registerPageRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { config } = deps;
   const secure = config.accessUrl.startsWith('https:');
   const origin = new URL(config.accessUrl).origin;
   const oidcText = deps.oidcLogin.enabled ? config.oidcSignInText : undefined;
+
+  /**
+   * The sign-in page, with `Referrer-Policy: no-referrer` (its redirect parameter holds the
+   * authorization request) and a form token bound to the pre-login cookie, which is set
+   * here when the browser has none (see login-csrf.ts).
+   */
+  const login = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    input: Omit<LoginPageInput, 'csrfToken' | 'oidcText'>,
+  ): FastifyReply => {
+    const held = readCookie(request.headers.cookie, LOGIN_CSRF_COOKIE);
+    const value = isLoginCookieValue(held) ? held : newLoginCookieValue();
+    // Set again when already held, so the cookie lives as long as the newest form.
+    reply.header(
+      'set-cookie',
+      cookie(LOGIN_CSRF_COOKIE, value, { path: '/login', maxAgeMs: LOGIN_FORM_TTL_MS, secure }),
+    );
+    return reply
+      .code(status)
+      .headers(pageHeaders('no-referrer'))
+      .send(loginPage({ ...input, oidcText, csrfToken: loginFormToken(value) }));
+  };
 
   // HTML forms post urlencoded bodies; parsed into a plain object of strings.
   app.addContentTypeParser(
@@ -65,38 +93,62 @@ export function registerPageRoutes(app: FastifyInstance, deps: RouteDeps): void 
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS),
   );
 
-  app.get<{ Querystring: { redirect?: string } }>(
+  // A signed-in visitor is sent on to the redirect target, unless the authorization
+  // endpoint asked for a fresh sign-in (prompt=login; it recognises the new session).
+  app.get<{ Querystring: { redirect?: string; prompt?: string } }>(
     '/login',
     { preHandler: optionalAuth },
     async (request, reply) => {
       const redirect = safeRedirect(request.query.redirect, config.accessUrl);
-      if (request.actor) return reply.redirect(redirect, 303);
-      return html(reply, 200, loginPage({ redirect, oidcText }));
+      const again = request.query.prompt === 'login';
+      if (request.actor && !again) return reply.redirect(redirect, 303);
+      return login(request, reply, 200, { redirect, again: again && request.actor !== undefined });
     },
   );
 
-  app.post<{ Body: Record<string, string> | undefined }>('/login', async (request, reply) => {
-    const form = typeof request.body === 'object' && request.body !== null ? request.body : {};
-    const redirect = safeRedirect(form.redirect, config.accessUrl);
-    const email = typeof form.email === 'string' ? form.email : '';
-    // A form posted from another site would sign the visitor in to someone else's account.
-    if (request.headers.origin !== undefined && !sameOrigin(request, origin)) {
-      return html(reply, 403, loginPage({ redirect, email, oidcText, error: 'Cross-site sign-in refused.' }));
-    }
-    try {
-      const token = await passwordLogin(
-        deps,
-        email.slice(0, 320),
-        String(form.password ?? '').slice(0, 1024),
-      );
-      reply.header('set-cookie', sessionCookie(token, config.sessionDuration, secure));
-      return reply.redirect(redirect, 303);
-    } catch (err) {
-      if (err instanceof ApiError && err.status < 500)
-        return html(reply, err.status, loginPage({ redirect, email, oidcText, error: err.message }));
-      throw err;
-    }
-  });
+  // csrfToken: a signed-in user signing in again (prompt=login) posts with the session
+  // cookie and `Origin: null`; the token below is the check then, not the global one.
+  app.post<{ Body: Record<string, string> | undefined }>(
+    '/login',
+    { config: { csrfToken: true } },
+    async (request, reply) => {
+      const form = typeof request.body === 'object' && request.body !== null ? request.body : {};
+      const redirect = safeRedirect(form.redirect, config.accessUrl);
+      const email = typeof form.email === 'string' ? form.email : '';
+      // A form posted from another site would sign the visitor in to someone else's account.
+      // `Origin: null` is this page under no-referrer, or an attacker hiding where the post
+      // comes from (sandboxed iframe, data: URL): only the form token tells them apart.
+      // Clients that send no Origin at all are not browsers.
+      const claimed = request.headers.origin;
+      if (claimed === 'null') {
+        const held = readCookie(request.headers.cookie, LOGIN_CSRF_COOKIE);
+        if (!verifyLoginFormToken(form.csrf_token, held)) {
+          return login(request, reply, 403, {
+            redirect,
+            email,
+            error: 'This sign-in form has expired or was not shown by Latchkey. Please sign in again.',
+          });
+        }
+      } else if (claimed !== undefined && claimed !== origin) {
+        return login(request, reply, 403, { redirect, email, error: 'Cross-site sign-in refused.' });
+      }
+      try {
+        const token = await passwordLogin(
+          deps,
+          email.slice(0, 320),
+          String(form.password ?? '').slice(0, 1024),
+        );
+        // Signing in again replaces the browser's session: the one it had ends here.
+        if (request.auth?.source === 'cookie') await endSession(deps, request.auth);
+        reply.header('set-cookie', sessionCookie(token, config.sessionDuration, secure));
+        return reply.redirect(redirect, 303);
+      } catch (err) {
+        if (err instanceof ApiError && err.status < 500)
+          return login(request, reply, err.status, { redirect, email, error: err.message });
+        throw err;
+      }
+    },
+  );
 
   // OIDC sign-in: out to the provider with state, nonce and PKCE kept in a short-lived
   // HttpOnly cookie (the callback must come back to the same browser), then back here.
@@ -112,7 +164,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: RouteDeps): void 
     } catch (err) {
       if (!(err instanceof OidcLoginError)) throw err;
       const status = err.code === 'not_configured' ? 404 : 503;
-      return html(reply, status, loginPage({ redirect, oidcText, error: err.message }));
+      return login(request, reply, status, { redirect, error: err.message });
     }
   });
 
@@ -121,15 +173,10 @@ export function registerPageRoutes(app: FastifyInstance, deps: RouteDeps): void 
     const flow = readFlowCookie(request.headers.cookie);
     reply.header('set-cookie', oidcFlowCookie('', 0, secure));
     if (!flow) {
-      return html(
-        reply,
-        400,
-        loginPage({
-          redirect: '/',
-          oidcText,
-          error: 'The sign-in took too long or started elsewhere; please try again.',
-        }),
-      );
+      return login(request, reply, 400, {
+        redirect: '/',
+        error: 'The sign-in took too long or started elsewhere; please try again.',
+      });
     }
     try {
       const { token } = await deps.oidcLogin.finish(query, flow);
@@ -142,7 +189,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: RouteDeps): void 
       if (!(err instanceof OidcLoginError)) throw err;
       const status =
         err.code === 'suspended' || err.code === 'no_account' ? 403 : err.code === 'conflict' ? 409 : 400;
-      return html(reply, status, loginPage({ redirect: flow.returnTo, oidcText, error: err.message }));
+      return login(request, reply, status, { redirect: flow.returnTo, error: err.message });
     }
   });
 
@@ -157,4 +204,6 @@ export function registerPageRoutes(app: FastifyInstance, deps: RouteDeps): void 
     clearCookie(reply, secure);
     return reply.redirect('/login', 303);
   });
+
+  registerSettingsAppsPages(app, deps);
 }

@@ -13,7 +13,9 @@ import { OAUTH_BODY_LIMIT } from '../../error-handler.ts';
 
 // OA-2: POST /oauth2/register (RFC 7591) and GET|PUT|DELETE /oauth2/register/{client_id}
 // (RFC 7592). Anonymous, cross-origin (CORS), bodies bounded at 64 KiB, errors in OAuth
-// form; registration is rate-limited per client address (rateLimitOauth2Register).
+// form. Registration is rate-limited per client address (rateLimitOauth2Register; there is
+// no client yet to count it against), management per client per address
+// (rateLimitOauth2RegisterPerClient).
 
 type ClientParams = { Params: { clientId: string } };
 
@@ -51,6 +53,7 @@ export function registerOAuth2RegisterRoutes(
 ): void {
   const deps: RegistrationDeps = { authz, accessUrl: config.accessUrl };
   const oauth = { cors: 'oauth', errorFormat: 'oauth' } as const;
+  const managing = { ...oauth, rateLimitPerClient: config.rateLimitOauth2RegisterPerClient };
 
   app.post(
     '/oauth2/register',
@@ -62,7 +65,7 @@ export function registerOAuth2RegisterRoutes(
         .send(await registerClient(deps, request.body)),
   );
 
-  app.get<ClientParams>('/oauth2/register/:clientId', { config: oauth }, async (request, reply) => {
+  app.get<ClientParams>('/oauth2/register/:clientId', { config: managing }, async (request, reply) => {
     const body = await managed(request, reply, (token) =>
       readRegistration(deps, request.params.clientId, token),
     );
@@ -71,7 +74,7 @@ export function registerOAuth2RegisterRoutes(
 
   app.put<ClientParams>(
     '/oauth2/register/:clientId',
-    { bodyLimit: OAUTH_BODY_LIMIT, config: oauth },
+    { bodyLimit: OAUTH_BODY_LIMIT, config: managing },
     async (request, reply) => {
       const body = await managed(request, reply, (token) =>
         updateRegistration(deps, request.params.clientId, token, request.body),
@@ -80,7 +83,7 @@ export function registerOAuth2RegisterRoutes(
     },
   );
 
-  app.delete<ClientParams>('/oauth2/register/:clientId', { config: oauth }, async (request, reply) => {
+  app.delete<ClientParams>('/oauth2/register/:clientId', { config: managing }, async (request, reply) => {
     await managed(request, reply, (token) => deleteRegistration(deps, request.params.clientId, token));
     return reply.code(204).send();
   });

@@ -43,7 +43,14 @@ export function oauth2Settings(config: Config): OAuth2Settings {
 
 export function registerTokenRoute(app: FastifyInstance, deps: OAuth2RouteDeps): void {
   const grants = { clients: deps.clients, settings: oauth2Settings(deps.config), jwt: deps.jwt };
-  app.post('/oauth2/token', { bodyLimit: OAUTH_BODY_LIMIT, config: OAUTH_ROUTE }, async (request, reply) => {
+  // Rate limits: per client address, and per client per address (client_id from the body
+  // or the Basic credentials), answered as OAuth JSON (429 temporarily_unavailable).
+  const config = {
+    ...OAUTH_ROUTE,
+    rateLimitPerMinute: deps.config.rateLimitOauth2Token,
+    rateLimitPerClient: deps.config.rateLimitOauth2TokenPerClient,
+  };
+  app.post('/oauth2/token', { bodyLimit: OAUTH_BODY_LIMIT, config }, async (request, reply) => {
     const response = await handleTokenRequest(
       grants,
       formParams(request.body),

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Store } from '../../../db/index.ts';
 import { isUuid } from '../../../identity/index.ts';
 import { describeScope } from '../../../oauth2/index.ts';
 import { ApiError } from '../../api-error.ts';
@@ -12,6 +13,18 @@ import { loaded, loadUser, store } from '../loaders.ts';
 // and revokes their own, an owner anyone's.
 
 type UserParams = { Params: { user: string } };
+
+/**
+ * Revokes an app the user authorized: forgets the consent and deletes the app's codes,
+ * refresh tokens and access tokens for this user (every replica's key cache hears of it).
+ * False when the user had not authorized it. The API's DELETE and the "Revoke" button of
+ * /settings/apps both come here, with the caller's authorized store.
+ */
+export async function revokeUserApp(store: Store, userId: string, appId: string): Promise<boolean> {
+  if (!isUuid(appId)) return false;
+  const revoked = await store.deleteOAuth2GrantsOfUserApp({ userId, appId });
+  return revoked.found || revoked.keys.length > 0;
+}
 
 export function registerOAuth2UserAppRoutes(app: FastifyInstance, { authz }: OAuth2RouteDeps): void {
   const withUser = { preHandler: [requireAuth, loadUser(authz)] };
@@ -38,13 +51,9 @@ export function registerOAuth2UserAppRoutes(app: FastifyInstance, { authz }: OAu
     withUser,
     async (request, reply) => {
       const user = loaded(request.targetUser);
-      const notFound = new ApiError(404, 'Not found.', 'This user has not authorized that app.');
-      if (!isUuid(request.params.app)) throw notFound;
-      const revoked = await store(request, authz).deleteOAuth2GrantsOfUserApp({
-        userId: user.id,
-        appId: request.params.app,
-      });
-      if (!revoked.found && revoked.keys.length === 0) throw notFound;
+      if (!(await revokeUserApp(store(request, authz), user.id, request.params.app))) {
+        throw new ApiError(404, 'Not found.', 'This user has not authorized that app.');
+      }
       return reply.code(204).send();
     },
   );
