@@ -739,6 +739,62 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
       await kit.authz.as(systemActors.systemPurge).deleteExpiredOAuth2Grants({ before: new Date() }),
     ).toBe(0);
   },
+  redeemOAuth2CodeByHash: async () => {
+    await oauth().insertOAuth2Code(codeArgs(4));
+    const arg = (over: Record<string, unknown> = {}) => ({
+      codeHash: Buffer.alloc(32, 4),
+      appId: grants.appId as string,
+      codeChallenge: 'c'.repeat(43),
+      redirectUri: 'https://app.example/callback',
+      resource: undefined,
+      accessKey: { ...accessKey(), scopes: undefined, audience: undefined },
+      refresh: { id: randomUUID(), tokenHash: Buffer.alloc(32, 41), lifetimeSeconds: 3600 },
+      ...over,
+    });
+    await refused(as('alice').redeemOAuth2CodeByHash(arg()), 'delete');
+    await refused(kit.authz.as(systemActors.systemPurge).redeemOAuth2CodeByHash(arg()), 'create');
+    // Issued for another verifier, redirect URI, resource or client: nothing is redeemed.
+    for (const wrong of [
+      { codeChallenge: 'd'.repeat(43) },
+      { redirectUri: 'https://app.example/other' },
+      { resource: 'https://elsewhere.example/' },
+      { appId: randomUUID() },
+    ]) {
+      expect(await oauth().redeemOAuth2CodeByHash(arg(wrong))).toBeUndefined();
+    }
+    expect(await oauth().redeemOAuth2CodeByHash(arg({ resource: 'http://127.0.0.1:3000/' }))).toEqual({
+      userId: u.alice?.id,
+      scope: 'user:read',
+      resource: 'http://127.0.0.1:3000/',
+      keyScopes: ['user:read'],
+    });
+    expect(await oauth().redeemOAuth2CodeByHash(arg())).toBeUndefined();
+  },
+  rotateOAuth2RefreshTokenByHash: async () => {
+    const arg = (over: Record<string, unknown> = {}) => ({
+      tokenHash: Buffer.alloc(32, 41),
+      appId: grants.appId as string,
+      seed: Buffer.alloc(32, 9),
+      successor: { id: randomUUID(), tokenHash: Buffer.alloc(32, 42), lifetimeSeconds: 3600 },
+      accessKey: { ...accessKey(), scopes: undefined, audience: undefined },
+      ...over,
+    });
+    await refused(as('alice').rotateOAuth2RefreshTokenByHash(arg()), 'delete');
+    await refused(kit.authz.as(systemActors.systemPurge).rotateOAuth2RefreshTokenByHash(arg()), 'create');
+    expect(await oauth().rotateOAuth2RefreshTokenByHash(arg({ appId: randomUUID() }))).toBeUndefined();
+    expect(await oauth().rotateOAuth2RefreshTokenByHash(arg())).toMatchObject({ keyScopes: ['user:read'] });
+    // Rotated: the old token rotates no more; its successor does.
+    expect(await oauth().rotateOAuth2RefreshTokenByHash(arg())).toBeUndefined();
+    const successor = await kit.raw.getOAuth2RefreshTokenByHash({
+      tokenHash: Buffer.alloc(32, 42),
+      graceSeconds: 0,
+    });
+    expect(successor).toMatchObject({
+      rotated_at: null,
+      scope: 'user:read',
+      resource: 'http://127.0.0.1:3000/',
+    });
+  },
   listOAuth2SigningKeys: async () => {
     await refused(as('alice').listOAuth2SigningKeys(), 'read');
     await refused(as('userAdmin').listOAuth2SigningKeys(), 'read');

@@ -22,6 +22,7 @@ import type {
   OAuth2AppSecret,
   OAuth2CodeState,
   OAuth2Consent,
+  OAuth2Issued,
   OAuth2RefreshToken,
   OAuth2RefreshTokenState,
   OAuth2SigningKey,
@@ -31,7 +32,9 @@ import type {
   Organization,
   OrganizationMember,
   RedeemOAuth2CodeArgs,
+  RedeemOAuth2CodeByHashArgs,
   RotateOAuth2RefreshTokenArgs,
+  RotateOAuth2RefreshTokenByHashArgs,
   SecretMatch,
   SecretRow,
   SecretTable,
@@ -660,6 +663,24 @@ export class AuthorizedStore implements Store {
     this.#check('create', grantObject(arg.userId));
     this.#check('create', { type: 'api_key', ownerId: arg.userId });
     return this.#inner.redeemOAuth2Code(arg);
+  }
+
+  // The one-statement grants find their code or token by hash, so whose it is is known only
+  // after the write: they take site-wide grants (systemOAuth2 holds them), never a user's.
+  async redeemOAuth2CodeByHash(arg: RedeemOAuth2CodeByHashArgs): Promise<OAuth2Issued | undefined> {
+    this.#check('delete', objects.any('oauth2_app_code_token'));
+    this.#check('create', objects.any('oauth2_app_code_token'));
+    this.#check('create', objects.any('api_key'));
+    return this.#inner.redeemOAuth2CodeByHash(arg);
+  }
+
+  async rotateOAuth2RefreshTokenByHash(
+    arg: RotateOAuth2RefreshTokenByHashArgs,
+  ): Promise<OAuth2Issued | undefined> {
+    this.#check('delete', objects.any('oauth2_app_code_token'));
+    this.#check('create', objects.any('oauth2_app_code_token'));
+    this.#check('create', objects.any('api_key'));
+    return this.#inner.rotateOAuth2RefreshTokenByHash(arg);
   }
 
   async revokeOAuth2CodeGrant(arg: { codeId: string }): Promise<string[]> {

@@ -59,6 +59,15 @@ export class JwtAccessTokens {
         : options.resources.map((r) => normaliseResource(r)).filter((r): r is string => r !== undefined);
   }
 
+  /**
+   * Whether some access token of `app` may be a JWT (the answer for a given audience is
+   * wanted()). The one-statement grants, which learn the audience only as they write, are
+   * used only when it may not: a JWT is signed BEFORE anything is written.
+   */
+  mayWant(app: Pick<OAuth2App, 'access_token_format'>): boolean {
+    return app.access_token_format === 'jwt' || this.#resources === '*' || this.#resources.length > 0;
+  }
+
   /** Whether the access token `app` gets for `audience` is a JWT. */
   wanted(app: Pick<OAuth2App, 'access_token_format'>, audience: string): boolean {
     if (app.access_token_format === 'jwt' || this.#resources === '*') return true;

@@ -28,12 +28,16 @@ export type {
   InsertOAuth2CodeArgs,
   OAuth2AccessKeyArgs,
   OAuth2CodeState,
+  OAuth2GrantKeyArgs,
+  OAuth2Issued,
   OAuth2RefreshArgs,
   OAuth2RefreshTokenState,
   OAuth2SuccessorKey,
   OAuth2UserApp,
   RedeemOAuth2CodeArgs,
+  RedeemOAuth2CodeByHashArgs,
   RotateOAuth2RefreshTokenArgs,
+  RotateOAuth2RefreshTokenByHashArgs,
 } from './oauth2-grants.ts';
 export type { UpsertOidcLinkArgs } from './oidc-links.ts';
 export type { SecretMatch, SecretRow, SecretTable } from './secret-rows.ts';

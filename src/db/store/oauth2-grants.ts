@@ -47,6 +47,40 @@ export interface RedeemOAuth2CodeArgs {
   readonly refresh: OAuth2RefreshArgs | undefined;
 }
 
+/** An access key whose scopes and audience come from the grant's row (the one-statement grants). */
+export type OAuth2GrantKeyArgs = Omit<OAuth2AccessKeyArgs, 'scopes' | 'audience'>;
+
+/** What a one-statement grant issued, from the grant's row. */
+export interface OAuth2Issued {
+  readonly userId: string;
+  /** The grant's scope (as negotiated) and resource. */
+  readonly scope: string;
+  readonly resource: string;
+  /** The access key's scopes, as accessKeyArgs would have made them. */
+  readonly keyScopes: string[];
+}
+
+export interface RedeemOAuth2CodeByHashArgs {
+  readonly codeHash: Buffer;
+  readonly appId: string;
+  /** S256 of the presented verifier: the code must have been issued for it. */
+  readonly codeChallenge: string;
+  readonly redirectUri: string;
+  /** When the request names one, the code's resource must be it. */
+  readonly resource: string | undefined;
+  readonly accessKey: OAuth2GrantKeyArgs;
+  /** The refresh token to issue (its resource and scope come from the code); omitted for clients that may not refresh. */
+  readonly refresh: Pick<OAuth2RefreshArgs, 'id' | 'tokenHash' | 'lifetimeSeconds'> | undefined;
+}
+
+export interface RotateOAuth2RefreshTokenByHashArgs {
+  readonly tokenHash: Buffer;
+  readonly appId: string;
+  readonly seed: Buffer;
+  readonly successor: Pick<OAuth2RefreshArgs, 'id' | 'tokenHash' | 'lifetimeSeconds'>;
+  readonly accessKey: OAuth2GrantKeyArgs;
+}
+
 export interface RotateOAuth2RefreshTokenArgs {
   /** The row being rotated, as read: its family, app and user carry over. */
   readonly old: Pick<OAuth2RefreshToken, 'id' | 'family_id' | 'app_id' | 'user_id' | 'code_id'>;
@@ -98,6 +132,13 @@ export interface OAuth2GrantsStore {
   getOAuth2CodeByHash(arg: { codeHash: Buffer }): Promise<OAuth2CodeState | undefined>;
   /** Redeems the code once and issues its tokens, in one statement; false when already redeemed or expired. */
   redeemOAuth2Code(arg: RedeemOAuth2CodeArgs): Promise<boolean>;
+  /**
+   * The usual code exchange in ONE round trip: the code named by its hash, if it is
+   * `appId`'s, unredeemed, unexpired and was issued for this verifier, redirect URI (and
+   * resource), is redeemed and its tokens issued. Undefined otherwise — the caller then
+   * reads the code to say why (and to treat a replay as one).
+   */
+  redeemOAuth2CodeByHash(arg: RedeemOAuth2CodeByHashArgs): Promise<OAuth2Issued | undefined>;
   /** A replayed code: revokes everything its redemption issued. Returns the deleted access keys. */
   revokeOAuth2CodeGrant(arg: { codeId: string }): Promise<string[]>;
   getOAuth2RefreshTokenByHash(arg: {
@@ -106,6 +147,13 @@ export interface OAuth2GrantsStore {
   }): Promise<OAuth2RefreshTokenState | undefined>;
   /** Rotates once and issues the successor, in one statement; false when it lost the race. */
   rotateOAuth2RefreshToken(arg: RotateOAuth2RefreshTokenArgs): Promise<boolean>;
+  /**
+   * The usual refresh in ONE round trip: the token named by its hash, if it is `appId`'s and
+   * stands (not rotated, revoked or expired), is rotated, and its successor and an access
+   * key with the grant's scope and resource issued. Undefined when nothing was rotated —
+   * the caller then reads the token to say why (or to answer a repeat).
+   */
+  rotateOAuth2RefreshTokenByHash(arg: RotateOAuth2RefreshTokenByHashArgs): Promise<OAuth2Issued | undefined>;
   /** The successor of a rotated token and the access key issued with it, while both stand. */
   getOAuth2RefreshTokenSuccessor(arg: {
     id: string;
@@ -140,6 +188,29 @@ function insertAccessKey(userId: string, appId: string, key: OAuth2AccessKeyArgs
     FROM ${sql.table(from)}
     RETURNING id`;
 }
+
+/**
+ * The access key's scopes from a grant's scope column, as accessKeyArgs (src/oauth2/grants/
+ * tokens.ts) makes them: `latchkey:all` absorbs everything, offline_access limits nothing.
+ * Stored scopes are negotiated names joined by single spaces, without duplicates.
+ */
+const KEY_SCOPES = sql`CASE WHEN 'latchkey:all' = ANY (string_to_array(scope, ' ')) THEN ARRAY['latchkey:all']
+                            ELSE array_remove(string_to_array(scope, ' '), 'offline_access') END`;
+
+function insertGrantKey(key: OAuth2GrantKeyArgs, from: string) {
+  return sql`
+    INSERT INTO api_keys (id, hashed_secret, user_id, name, login_type, scopes, allow_list,
+                          lifetime_seconds, expires_at, audience, oauth2_app_id)
+    SELECT ${key.id}, ${key.hashedSecret}, user_id, ${key.name}, 'oauth2_app', key_scopes,
+           '{*:*}', ${key.lifetimeSeconds}, now() + ${interval(key.lifetimeSeconds)}, resource, app_id
+    FROM ${sql.table(from)}
+    RETURNING id`;
+}
+
+const issued = (rows: Array<{ user_id: string; scope: string; resource: string; key_scopes: string[] }>) => {
+  const row = rows[0];
+  return row && { userId: row.user_id, scope: row.scope, resource: row.resource, keyScopes: row.key_scopes };
+};
 
 export function oauth2GrantsStore(db: Kysely<Database>): OAuth2GrantsStore {
   return {
@@ -178,6 +249,38 @@ export function oauth2GrantsStore(db: Kysely<Database>): OAuth2GrantsStore {
         ${refreshInsert}
         SELECT id FROM access`.execute(db);
       return rows.length === 1;
+    },
+
+    redeemOAuth2CodeByHash: async ({
+      codeHash,
+      appId,
+      codeChallenge,
+      redirectUri,
+      resource,
+      accessKey,
+      refresh,
+    }) => {
+      // As redeemOAuth2Code, with the checks of the slow path folded into the WHERE clause.
+      const refreshInsert = refresh
+        ? sql`, refresh AS (
+            INSERT INTO oauth2_refresh_tokens (id, token_hash, family_id, app_id, user_id, code_id, api_key_id,
+                                               resource, scope, expires_at)
+            SELECT ${refresh.id}, ${refresh.tokenHash}, id, app_id, user_id, id, ${accessKey.id},
+                   resource, scope, now() + ${interval(refresh.lifetimeSeconds)}
+            FROM redeemed
+            RETURNING id)`
+        : sql``;
+      const { rows } = await sql<{ user_id: string; scope: string; resource: string; key_scopes: string[] }>`
+        WITH redeemed AS (
+          UPDATE oauth2_codes SET redeemed_at = now(), api_key_id = ${accessKey.id}
+          WHERE code_hash = ${codeHash} AND app_id = ${appId} AND code_challenge = ${codeChallenge}
+            AND redirect_uri = ${redirectUri} AND redeemed_at IS NULL AND expires_at > now()
+            ${resource === undefined ? sql`` : sql`AND resource = ${resource}`}
+          RETURNING id, app_id, user_id, resource, scope, ${KEY_SCOPES} AS key_scopes
+        ), access AS (${insertGrantKey(accessKey, 'redeemed')})
+        ${refreshInsert}
+        SELECT user_id, scope, resource, key_scopes FROM redeemed`.execute(db);
+      return issued(rows);
     },
 
     revokeOAuth2CodeGrant: async ({ codeId }) => {
@@ -220,6 +323,27 @@ export function oauth2GrantsStore(db: Kysely<Database>): OAuth2GrantsStore {
         FROM rotated
         RETURNING id`.execute(db);
       return rows.length === 1;
+    },
+
+    rotateOAuth2RefreshTokenByHash: async ({ tokenHash, appId, seed, successor, accessKey }) => {
+      // As rotateOAuth2RefreshToken, finding the token by its hash in the same statement.
+      const { rows } = await sql<{ user_id: string; scope: string; resource: string; key_scopes: string[] }>`
+        WITH rotated AS (
+          UPDATE oauth2_refresh_tokens
+          SET rotated_at = now(), successor_id = ${successor.id}, successor_seed = ${seed}
+          WHERE token_hash = ${tokenHash} AND app_id = ${appId}
+            AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+          RETURNING family_id, app_id, user_id, code_id, resource, scope, ${KEY_SCOPES} AS key_scopes
+        ), access AS (${insertGrantKey(accessKey, 'rotated')}),
+        successor AS (
+          INSERT INTO oauth2_refresh_tokens (id, token_hash, family_id, app_id, user_id, code_id, api_key_id,
+                                             resource, scope, expires_at)
+          SELECT ${successor.id}, ${successor.tokenHash}, family_id, app_id, user_id, code_id,
+                 (SELECT id FROM access), resource, scope, now() + ${interval(successor.lifetimeSeconds)}
+          FROM rotated
+          RETURNING id)
+        SELECT user_id, scope, resource, key_scopes FROM rotated`.execute(db);
+      return issued(rows);
     },
 
     getOAuth2RefreshTokenSuccessor: async ({ id }) => {

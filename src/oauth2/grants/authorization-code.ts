@@ -1,20 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { generateKey } from '../../apikeys/index.ts';
-import type { OAuth2App, OAuth2CodeState } from '../../db/index.ts';
+import type { OAuth2App, OAuth2CodeState, Store } from '../../db/index.ts';
 import { OAuthError } from '../errors.ts';
 import type { OAuthParams } from '../params.ts';
-import { isPkceText, verifyPkce } from '../pkce.ts';
+import { isPkceText, s256, verifyPkce } from '../pkce.ts';
 import { normaliseResource } from '../resource.ts';
 import {
   accessKeyArgs,
   accessTokenText,
   type GrantDeps,
+  grantKeyArgs,
   grantStore,
   hashToken,
   issuedNow,
   mayRefresh,
   newOpaqueToken,
   REFRESH_TOKEN_PREFIX,
+  refreshLifetimeSeconds,
   responseScope,
   type TokenResponse,
 } from './tokens.ts';
@@ -40,6 +42,49 @@ function checkRedirectUri(code: OAuth2CodeState, app: OAuth2App, presented: stri
     throw invalidGrant('redirect_uri is required and must match the authorization request.');
 }
 
+/** The one-statement exchange: the answer, or undefined when the code was not redeemed. */
+async function redeemByHash(
+  deps: GrantDeps,
+  app: OAuth2App,
+  store: Store,
+  p: { code: string; verifier: string; redirectUri: string | undefined; resourceParam: string | undefined },
+): Promise<TokenResponse | undefined> {
+  // Omitted, the redirect URI must be the client's only one (as checkRedirectUri says).
+  const redirectUri = p.redirectUri ?? (app.redirect_uris.length === 1 ? app.redirect_uris[0] : undefined);
+  const resource = p.resourceParam === undefined ? undefined : normaliseResource(p.resourceParam);
+  if (redirectUri === undefined || (p.resourceParam !== undefined && resource === undefined))
+    return undefined;
+  const key = generateKey();
+  const access = grantKeyArgs(app, key, deps.settings);
+  const refreshToken = mayRefresh(app) ? newOpaqueToken(REFRESH_TOKEN_PREFIX) : undefined;
+  const issued = await store.redeemOAuth2CodeByHash({
+    codeHash: hashToken(p.code),
+    appId: app.id,
+    // Compared by the database, not in constant time: the challenge is public (it was in
+    // the authorization URL); what the timing could reveal is how much of SHA-256 of a
+    // guessed verifier matches it, which brings no guess closer.
+    codeChallenge: s256(p.verifier),
+    redirectUri,
+    resource,
+    accessKey: access,
+    refresh: refreshToken
+      ? {
+          id: randomUUID(),
+          tokenHash: hashToken(refreshToken),
+          lifetimeSeconds: refreshLifetimeSeconds(deps.settings),
+        }
+      : undefined,
+  });
+  if (!issued) return undefined;
+  return {
+    access_token: key.token,
+    token_type: 'Bearer',
+    expires_in: access.lifetimeSeconds,
+    scope: responseScope(issued.keyScopes, issued.scope, refreshToken !== undefined),
+    ...(refreshToken ? { refresh_token: refreshToken } : {}),
+  };
+}
+
 export async function authorizationCodeGrant(
   deps: GrantDeps,
   app: OAuth2App,
@@ -57,6 +102,13 @@ export async function authorizationCodeGrant(
   const redirectUri = params.optional('redirect_uri');
   const resourceParam = params.optional('resource', 'invalid_target');
   const store = grantStore(deps);
+  // The usual exchange (opaque tokens) is one statement, its checks in the WHERE clause;
+  // a code it does not redeem is looked at below as if it had not been tried, so a replay
+  // is still recognised (and revokes), a wrong verifier still revokes nothing.
+  if (!deps.jwt?.mayWant(app)) {
+    const done = await redeemByHash(deps, app, store, { code, verifier, redirectUri, resourceParam });
+    if (done) return done;
+  }
 
   const row = await store.getOAuth2CodeByHash({ codeHash: hashToken(code) });
   if (!row) throw invalidGrant('The code is not valid.');
@@ -91,7 +143,7 @@ export async function authorizationCodeGrant(
           tokenHash: hashToken(refreshToken),
           resource,
           scope: row.scope,
-          lifetimeSeconds: Math.round(deps.settings.refreshTokenLifetimeMs / 1000),
+          lifetimeSeconds: refreshLifetimeSeconds(deps.settings),
         }
       : undefined,
   });

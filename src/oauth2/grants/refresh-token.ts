@@ -10,10 +10,12 @@ import {
   accessKeyArgs,
   accessTokenText,
   type GrantDeps,
+  grantKeyArgs,
   grantStore,
   hashToken,
   issuedNow,
   REFRESH_TOKEN_PREFIX,
+  refreshLifetimeSeconds,
   responseScope,
   type TokenResponse,
 } from './tokens.ts';
@@ -75,6 +77,13 @@ export async function refreshTokenGrant(
   const scopeParam = params.optional('scope');
   const resourceParam = params.optional('resource', 'invalid_target');
   const store = grantStore(deps);
+  // The usual refresh — nothing narrowed, opaque tokens — is one statement; whatever it
+  // does not rotate (unknown, another client's, revoked, expired, a repeat) is looked at
+  // below, as if it had not been tried.
+  if (scopeParam === undefined && resourceParam === undefined && !deps.jwt?.mayWant(app)) {
+    const done = await rotateByHash(deps, app, store, presented);
+    if (done) return done;
+  }
   const lookup = { tokenHash: hashToken(presented), graceSeconds: deps.settings.refreshGraceMs / 1000 };
 
   let row = await store.getOAuth2RefreshTokenByHash(lookup);
@@ -100,7 +109,7 @@ export async function refreshTokenGrant(
         // The successor carries the grant as it was; only this access token is narrowed.
         resource: row.resource,
         scope: row.scope,
-        lifetimeSeconds: Math.round(deps.settings.refreshTokenLifetimeMs / 1000),
+        lifetimeSeconds: refreshLifetimeSeconds(deps.settings),
       },
       accessKey: access,
     });
@@ -121,6 +130,37 @@ export async function refreshTokenGrant(
     }
   }
   return repeat(deps, app, store, row, presented);
+}
+
+/** The one-statement refresh: the answer, or undefined when the token was not rotated. */
+async function rotateByHash(
+  deps: GrantDeps,
+  app: OAuth2App,
+  store: Store,
+  presented: string,
+): Promise<TokenResponse | undefined> {
+  const seed = randomBytes(32);
+  const next = successorOf(presented, seed);
+  const key = grantKeyArgs(app, next.key, deps.settings);
+  const issued = await store.rotateOAuth2RefreshTokenByHash({
+    tokenHash: hashToken(presented),
+    appId: app.id,
+    seed,
+    successor: {
+      id: randomUUID(),
+      tokenHash: hashToken(next.refreshToken),
+      lifetimeSeconds: refreshLifetimeSeconds(deps.settings),
+    },
+    accessKey: key,
+  });
+  if (!issued) return undefined;
+  return {
+    access_token: next.key.token,
+    token_type: 'Bearer',
+    expires_in: key.lifetimeSeconds,
+    scope: responseScope(issued.keyScopes, issued.scope, true),
+    refresh_token: next.refreshToken,
+  };
 }
 
 /** A just-rotated token presented again: the same successor within the window, else reuse. */

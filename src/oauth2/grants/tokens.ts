@@ -1,7 +1,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import { type NewKey, parseKey, secretMatches } from '../../apikeys/index.ts';
 import { systemActors } from '../../authz/index.ts';
-import type { OAuth2AccessKeyArgs, OAuth2App, Store } from '../../db/index.ts';
+import type { OAuth2AccessKeyArgs, OAuth2App, OAuth2GrantKeyArgs, Store } from '../../db/index.ts';
 import type { ClientDeps } from '../clients.ts';
 import type { JwtAccessTokens } from '../jwt-access-tokens.ts';
 import { apiScopes, FULL_ACCESS, isUnrestricted, OFFLINE_ACCESS, scopeNames } from '../scopes.ts';
@@ -60,17 +60,30 @@ export function accessKeyArgs(
   settings: OAuth2Settings,
 ): OAuth2AccessKeyArgs {
   return {
-    id: key.id,
-    hashedSecret: key.hashedSecret,
-    name: `oauth2: ${app.name || app.client_id}`.slice(0, 128),
+    ...grantKeyArgs(app, key, settings),
     // The negotiated scope is enforced on the token, not only recorded (offline_access is
     // about refresh tokens and limits nothing). `latchkey:all` absorbs every other name,
     // as parseScopes does. Without it a grant may hold more names than a key request may
     // ask for (the catalog has ~75): the API reads stored keys without that count limit.
+    // The one-statement grants make the same list in SQL (oauth2-grants.ts KEY_SCOPES).
     scopes: isUnrestricted(scope) ? [FULL_ACCESS] : apiScopes(scope),
     audience,
+  };
+}
+
+/** An access key's row but its scopes and audience, which a one-statement grant takes from its grant's row. */
+export function grantKeyArgs(app: OAuth2App, key: NewKey, settings: OAuth2Settings): OAuth2GrantKeyArgs {
+  return {
+    id: key.id,
+    hashedSecret: key.hashedSecret,
+    name: `oauth2: ${app.name || app.client_id}`.slice(0, 128),
     lifetimeSeconds: Math.max(1, Math.round(settings.accessTokenLifetimeMs / 1000)),
   };
+}
+
+/** How long a refresh token issued now lives, in seconds. */
+export function refreshLifetimeSeconds(settings: OAuth2Settings): number {
+  return Math.round(settings.refreshTokenLifetimeMs / 1000);
 }
 
 /** An access token about to be handed out, as its claims. */
