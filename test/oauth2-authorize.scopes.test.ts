@@ -124,26 +124,31 @@ describe('only the published catalog can be requested', () => {
   });
 });
 
+const me = (token: string) =>
+  flow.server.request('/api/v1/users/me', { headers: { authorization: `Bearer ${token}` } });
+/** Creating a key needs api_key:create. */
+const createKey = (token: string) =>
+  flow.server.request('/api/v1/users/me/keys', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'nope' }),
+  });
+
 describe('the negotiated scope is stored, copied and enforced', () => {
   it('limits the access token to it and returns it in every token response', async () => {
     const client = await flow.createApp({ scope: 'user:read api_key:read' });
     const tokens = await exchange(flow, client, await flow.code(client, ada, { scope: 'user:read' }));
     expect(tokens.scope).toBe('user:read');
-    const headers = { authorization: `Bearer ${tokens.access_token}` };
-    expect((await flow.server.request('/api/v1/users/me', { headers })).status).toBe(200);
+    expect((await me(tokens.access_token)).status).toBe(200);
     // Creating a key needs api_key:create, which the token does not carry (though ada may).
-    const create = await flow.server.request('/api/v1/users/me/keys', {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'nope' }),
-    });
-    expect(create.status).toBe(403);
+    expect((await createKey(tokens.access_token)).status).toBe(403);
     const refreshed = await flow.token(client, {
       grant_type: 'refresh_token',
       refresh_token: tokens.refresh_token as string,
     });
     expect(((await refreshed.json()) as Answer).scope).toBe('user:read');
   });
+
   it('enforces a grant of more names than a key request may hold (every catalog name but latchkey:all)', async () => {
     const metadata = (await (
       await flow.server.request('/.well-known/oauth-authorization-server')
@@ -156,15 +161,9 @@ describe('the negotiated scope is stored, copied and enforced', () => {
     const client = await flow.createApp();
     const tokens = await exchange(flow, client, await flow.code(client, ada, { scope: names.join(' ') }));
     expect(tokens.scope.split(' ')).toEqual(names);
-    const headers = { authorization: `Bearer ${tokens.access_token}` };
     // The token works (it once stored more names than a key could be read with, and allowed nothing)…
-    expect((await flow.server.request('/api/v1/users/me', { headers })).status).toBe(200);
+    expect((await me(tokens.access_token)).status).toBe(200);
     // …and still limits: the one name left out is refused.
-    const create = await flow.server.request('/api/v1/users/me/keys', {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'nope' }),
-    });
-    expect(create.status).toBe(403);
+    expect((await createKey(tokens.access_token)).status).toBe(403);
   });
 });
