@@ -5,6 +5,7 @@ import { benchAuthz } from './authz.ts';
 import { benchDbcrypt } from './dbcrypt.ts';
 import { benchExternalAuth } from './externalauth.ts';
 import { benchHealthz } from './healthz.ts';
+import { benchOAuth2 } from './oauth2.ts';
 import { benchStartup } from './startup.ts';
 
 const BENCHES: Record<string, () => Promise<void>> = {
@@ -13,6 +14,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   dbcrypt: () => benchDbcrypt(),
   externalauth: () => benchExternalAuth(),
   healthz: () => benchHealthz(),
+  oauth2: () => benchOAuth2(),
   startup: () => benchStartup(),
 };
 
