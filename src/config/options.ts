@@ -214,6 +214,15 @@ export const OPTIONS = {
     default: '30s',
     schema: duration(0, 3_600_000),
   }),
+  dbPreparedStatements: option({
+    key: 'dbPreparedStatements',
+    group: 'database',
+    description:
+      'Prepare frequent SQL statements once per connection. Turn off behind a connection pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21).',
+    valueName: 'bool',
+    default: 'true',
+    schema: boolean,
+  }),
   dbTxMaxAttempts: option({
     key: 'dbTxMaxAttempts',
     group: 'database',

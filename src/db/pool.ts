@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger, Metrics } from '../observability/index.ts';
@@ -12,6 +13,8 @@ export interface DatabaseOptions {
   readonly queryMetrics?: boolean;
   /** Attempts inTx gives a transaction that hits a serialization failure or deadlock. */
   readonly txMaxAttempts?: number;
+  /** Prepare statements once per connection (see statementName); off behind a pooler that cannot keep them. */
+  readonly preparedStatements?: boolean;
 }
 
 export interface DatabaseHandle {
@@ -26,9 +29,27 @@ export interface DatabaseHandle {
 // int8 (COUNT(*)) as a JS number is safe for every count Latchkey takes.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 
+// Statements sent with parameters are prepared once per connection under a name derived
+// from their text, so PostgreSQL parses and plans each of them once instead of on every
+// call. Not texts selecting or returning `*`: prepared, those fail ("cached plan must not
+// change result type") once a migration adds a column, which would hit replicas still
+// running. The number of names is bounded; texts past the bound run unnamed, as before.
+const MAX_PREPARED = 500;
+const SELECTS_STAR = /(?:^|[\s,.])\*(?:[\s,]|$)/;
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string | undefined {
+  const known = statementNames.get(text);
+  if (known !== undefined || statementNames.size >= MAX_PREPARED || SELECTS_STAR.test(text)) return known;
+  const name = `lk_${hash('sha1', text, 'hex').slice(0, 24)}`;
+  statementNames.set(text, name);
+  return name;
+}
+
 /** Opens a pool and a Kysely instance on it. Every statement is counted as a round trip. */
 export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   const { metrics } = options;
+  const prepare = options.preparedStatements ?? true;
   // A Client subclass sees every statement, including BEGIN/COMMIT that Kysely's own
   // log hook does not, so the round-trip counter benchmarks rely on is exact.
   class CountingClient extends pg.Client {
@@ -44,6 +65,12 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
     // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; this forwards them all.
     override query(...args: any[]): any {
       metrics.dbQueries.inc();
+      const [text, values, ...rest] = args;
+      if (prepare && typeof text === 'string' && Array.isArray(values) && values.length > 0) {
+        const name = statementName(text);
+        if (name !== undefined)
+          return (super.query as (...a: unknown[]) => unknown)({ name, text, values }, ...rest);
+      }
       return (super.query as (...a: unknown[]) => unknown)(...args);
     }
   }

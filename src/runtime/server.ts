@@ -81,6 +81,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger,
       queryMetrics: config.dbQueryMetrics,
       txMaxAttempts: config.dbTxMaxAttempts,
+      preparedStatements: config.dbPreparedStatements,
     });
     cleanup.push(database.close);
     const applied = await migrateToLatest(database.db);
