@@ -702,7 +702,7 @@ const cases: Record<keyof DataStore, () => Promise<void>> = {
     await refused(as('alice').insertOAuth2AccessToken(arg()), 'create');
     await refused(kit.authz.as(systemActors.systemSessions).insertOAuth2AccessToken(arg()), 'create');
     const key = await oauth().insertOAuth2AccessToken(arg());
-    expect(key).toMatchObject({
+    expect(await kit.raw.getApiKeyById({ id: key.id })).toMatchObject({
       login_type: 'oauth2_app',
       oauth2_app_id: grants.appId,
       scopes: ['user:read'],

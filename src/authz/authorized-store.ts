@@ -726,7 +726,7 @@ export class AuthorizedStore implements Store {
     userId: string;
     appId: string;
     accessKey: OAuth2AccessKeyArgs;
-  }): Promise<ApiKey> {
+  }): Promise<{ id: string }> {
     // An OAuth2 grant, not a key a user makes for themselves: the grant's right is needed too.
     this.#check('create', grantObject(arg.userId));
     this.#check('create', { type: 'api_key', ownerId: arg.userId });

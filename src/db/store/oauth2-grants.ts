@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { ApiKey, Database, OAuth2Code, OAuth2Consent, OAuth2RefreshToken } from '../schema.ts';
+import type { Database, OAuth2Code, OAuth2Consent, OAuth2RefreshToken } from '../schema.ts';
 
 // What the OAuth2 authorization server grants: codes, refresh tokens, access tokens (API
 // keys of login type oauth2_app) and remembered consent. Every exactly-once rule is a
@@ -165,7 +165,7 @@ export interface OAuth2GrantsStore {
     userId: string;
     appId: string;
     accessKey: OAuth2AccessKeyArgs;
-  }): Promise<ApiKey>;
+  }): Promise<{ id: string }>;
   getOAuth2Consent(arg: { userId: string; appId: string }): Promise<OAuth2Consent | undefined>;
   upsertOAuth2Consent(arg: { userId: string; appId: string; scope: string }): Promise<void>;
   listOAuth2AppsOfUser(arg: { userId: string }): Promise<OAuth2UserApp[]>;
@@ -393,24 +393,14 @@ export function oauth2GrantsStore(db: Kysely<Database>): OAuth2GrantsStore {
       return rows.map((r) => r.id);
     },
 
-    insertOAuth2AccessToken: ({ userId, appId, accessKey }) =>
-      db
-        .insertInto('api_keys')
-        .values({
-          id: accessKey.id,
-          hashed_secret: accessKey.hashedSecret,
-          user_id: userId,
-          name: accessKey.name,
-          login_type: 'oauth2_app',
-          scopes: [...accessKey.scopes],
-          allow_list: ['*:*'],
-          lifetime_seconds: accessKey.lifetimeSeconds,
-          expires_at: sql<Date>`now() + ${interval(accessKey.lifetimeSeconds)}`,
-          audience: accessKey.audience,
-          oauth2_app_id: appId,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow(),
+    insertOAuth2AccessToken: async ({ userId, appId, accessKey }) => {
+      // The grants' INSERT (one text, so it is prepared once per connection; no RETURNING *).
+      const { rows } = await sql<{ id: string }>`
+        WITH one AS (SELECT 1) ${insertAccessKey(userId, appId, accessKey, 'one')}`.execute(db);
+      const row = rows[0];
+      if (!row) throw new Error('insertOAuth2AccessToken: no row inserted');
+      return row;
+    },
 
     getOAuth2Consent: ({ userId, appId }) =>
       db
