@@ -1,6 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as oauth from 'oauth4webapi';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -10,6 +8,7 @@ import { startTestServer, type TestServer } from '../test/kit/server.ts';
 import { storeKit } from '../test/kit/store.ts';
 import { freePort } from '../test/kit/tcp-proxy.ts';
 import { launchChromium } from './kit/browser.ts';
+import { type CallbackPage, insertNativeApp, startCallbackPage } from './kit/oauth-client.ts';
 
 // The authorization code flow in Chromium, with oauth4webapi as the client: sign in, see
 // the consent page, click "Allow", land on the client's loopback redirect with code,
@@ -19,7 +18,7 @@ const SHOTS = new URL('./screenshots/', import.meta.url);
 const insecure = { [oauth.allowInsecureRequests]: true };
 let db: TestDatabase;
 let server: TestServer;
-let callback: Server;
+let callback: CallbackPage;
 let callbackUrl: string;
 let browser: Browser;
 let page: Page;
@@ -32,33 +31,12 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const kit = storeKit(db.url);
   await kit.user('ada', { password: 'correct horse' });
-  // A native app: its loopback redirect URI is registered without a port and may use any.
-  const app = (clientId: string, name: string) =>
-    kit.raw.insertOAuth2App({
-      clientId,
-      origin: 'dynamic',
-      name,
-      applicationType: 'native',
-      tokenEndpointAuthMethod: 'none',
-      redirectUris: ['http://127.0.0.1/callback'],
-      grantTypes: ['authorization_code', 'refresh_token'],
-      responseTypes: ['code'],
-      scope: 'user:read api_key:read',
-      metadata: {},
-      registrationTokenHash: null,
-      createdBy: null,
-    });
-  agent = await app('e2e-agent', 'Test Agent');
-  denied = await app('e2e-denied', 'Denied Agent');
+  agent = await insertNativeApp(kit, 'e2e-agent', 'Test Agent');
+  denied = await insertNativeApp(kit, 'e2e-denied', 'Denied Agent');
   await kit.close();
 
-  // The client's redirect target: a page on a loopback port of its own.
-  callback = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><title>Callback</title><h1>Back at the app</h1>');
-  });
-  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-  callbackUrl = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
+  callback = await startCallbackPage();
+  callbackUrl = callback.url;
 
   // The page's origin must be the access URL (cookie-authenticated posts are checked against it).
   const port = await freePort();
@@ -80,7 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  await new Promise((resolve) => callback?.close(resolve));
+  await callback?.close();
   await db?.drop();
 });
 

@@ -1,6 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { OAuth2App } from '../src/db/index.ts';
@@ -10,6 +8,7 @@ import { startTestServer, type TestServer } from '../test/kit/server.ts';
 import { storeKit } from '../test/kit/store.ts';
 import { freePort } from '../test/kit/tcp-proxy.ts';
 import { launchChromium } from './kit/browser.ts';
+import { type CallbackPage, insertNativeApp, startCallbackPage } from './kit/oauth-client.ts';
 
 // /settings/apps in Chromium: authorize an app through the consent page, see it listed
 // (name, where it receives access, what it may do, since when), revoke it with its button,
@@ -18,7 +17,7 @@ import { launchChromium } from './kit/browser.ts';
 const SHOTS = new URL('./screenshots/', import.meta.url);
 let db: TestDatabase;
 let server: TestServer;
-let callback: Server;
+let callback: CallbackPage;
 let callbackUrl: string;
 let browser: Browser;
 let context: BrowserContext;
@@ -31,31 +30,12 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const kit = storeKit(db.url);
   await kit.user('ada', { password: 'correct horse' });
-  const app = (clientId: string, name: string) =>
-    kit.raw.insertOAuth2App({
-      clientId,
-      origin: 'dynamic',
-      name,
-      applicationType: 'native',
-      tokenEndpointAuthMethod: 'none',
-      redirectUris: ['http://127.0.0.1/callback'],
-      grantTypes: ['authorization_code', 'refresh_token'],
-      responseTypes: ['code'],
-      scope: 'user:read api_key:read',
-      metadata: {},
-      registrationTokenHash: null,
-      createdBy: null,
-    });
-  agent = await app('settings-agent', 'Revoked Agent');
-  keeper = await app('settings-keeper', 'Kept Agent');
+  agent = await insertNativeApp(kit, 'settings-agent', 'Revoked Agent');
+  keeper = await insertNativeApp(kit, 'settings-keeper', 'Kept Agent');
   await kit.close();
 
-  callback = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><title>Callback</title><h1>Back at the app</h1>');
-  });
-  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-  callbackUrl = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
+  callback = await startCallbackPage();
+  callbackUrl = callback.url;
 
   // The page's origin must be the access URL: the revoke form's Origin is checked against it.
   const port = await freePort();
@@ -73,7 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  await new Promise((resolve) => callback?.close(resolve));
+  await callback?.close();
   await db?.drop();
 });
 
