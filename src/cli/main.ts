@@ -1,23 +1,27 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
-import { dbcryptCommand } from './dbcrypt.ts';
 import { EXIT, exitWithError } from './exit.ts';
-import { gitCredentialCommand } from './git-credential.ts';
-import { keysCommand } from './keys.ts';
-import { migrateCommand } from './migrate.ts';
-import { serverCommand } from './server.ts';
-import { usersCommand } from './users.ts';
 
-export function buildProgram(): Command {
+// Each command's module is loaded only when that command runs: `latchkey git-credential`
+// runs on every git operation an agent makes, and loading the server's modules (fastify,
+// the database driver, JOSE, the MCP SDK…) with it took most of a second. Top-level help
+// and unknown commands load them all, so `latchkey --help` still lists every command.
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  server: async () => (await import('./server.ts')).serverCommand(),
+  migrate: async () => (await import('./migrate.ts')).migrateCommand(),
+  users: async () => (await import('./users.ts')).usersCommand(),
+  keys: async () => (await import('./keys.ts')).keysCommand(),
+  dbcrypt: async () => (await import('./dbcrypt.ts')).dbcryptCommand(),
+  'git-credential': async () => (await import('./git-credential.ts')).gitCredentialCommand(),
+};
+
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('latchkey')
     .description('Latchkey: an access plane for developer platforms and AI agents.')
     .version(pkg.version, '-v, --version');
-  program.addCommand(serverCommand());
-  program.addCommand(migrateCommand());
-  program.addCommand(usersCommand());
-  program.addCommand(keysCommand());
-  program.addCommand(dbcryptCommand());
-  program.addCommand(gitCredentialCommand());
+  const named = argv[2];
+  const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+  for (const name of wanted) program.addCommand(await (COMMANDS[name] as () => Promise<Command>)());
   // Usage errors exit 2 (as config errors do) so scripts can tell them from failures.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
@@ -28,7 +32,7 @@ export function buildProgram(): Command {
 }
 
 try {
-  await buildProgram().parseAsync(process.argv);
+  await (await buildProgram(process.argv)).parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
   exitWithError(err);
