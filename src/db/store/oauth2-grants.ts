@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database, OAuth2Code, OAuth2Consent, OAuth2RefreshToken } from '../schema.ts';
 
 // What the OAuth2 authorization server grants: codes, refresh tokens, access tokens (API
@@ -179,14 +179,37 @@ export interface OAuth2GrantsStore {
 
 const interval = (seconds: number) => sql`make_interval(secs => ${seconds})`;
 
-function insertAccessKey(userId: string, appId: string, key: OAuth2AccessKeyArgs, from: string) {
+/**
+ * The INSERT of an OAuth access key, one row per row of the CTE `from`. Its user, scopes,
+ * audience and app are SQL: values the caller knows, or columns of `from` (the one-statement
+ * grants take them from the grant's row).
+ */
+function insertKey(
+  key: OAuth2GrantKeyArgs,
+  from: string,
+  of: {
+    readonly userId: RawBuilder<unknown>;
+    readonly scopes: RawBuilder<unknown>;
+    readonly audience: RawBuilder<unknown>;
+    readonly appId: RawBuilder<unknown>;
+  },
+) {
   return sql`
     INSERT INTO api_keys (id, hashed_secret, user_id, name, login_type, scopes, allow_list,
                           lifetime_seconds, expires_at, audience, oauth2_app_id)
-    SELECT ${key.id}, ${key.hashedSecret}, ${userId}, ${key.name}, 'oauth2_app', ${[...key.scopes]}::text[],
-           '{*:*}', ${key.lifetimeSeconds}, now() + ${interval(key.lifetimeSeconds)}, ${key.audience}, ${appId}
+    SELECT ${key.id}, ${key.hashedSecret}, ${of.userId}, ${key.name}, 'oauth2_app', ${of.scopes},
+           '{*:*}', ${key.lifetimeSeconds}, now() + ${interval(key.lifetimeSeconds)}, ${of.audience}, ${of.appId}
     FROM ${sql.table(from)}
     RETURNING id`;
+}
+
+function insertAccessKey(userId: string, appId: string, key: OAuth2AccessKeyArgs, from: string) {
+  return insertKey(key, from, {
+    userId: sql`${userId}`,
+    scopes: sql`${[...key.scopes]}::text[]`,
+    audience: sql`${key.audience}`,
+    appId: sql`${appId}`,
+  });
 }
 
 /**
@@ -197,14 +220,14 @@ function insertAccessKey(userId: string, appId: string, key: OAuth2AccessKeyArgs
 const KEY_SCOPES = sql`CASE WHEN 'latchkey:all' = ANY (string_to_array(scope, ' ')) THEN ARRAY['latchkey:all']
                             ELSE array_remove(string_to_array(scope, ' '), 'offline_access') END`;
 
+/** An access key from the grant's row in `from` (user_id, key_scopes, resource, app_id). */
 function insertGrantKey(key: OAuth2GrantKeyArgs, from: string) {
-  return sql`
-    INSERT INTO api_keys (id, hashed_secret, user_id, name, login_type, scopes, allow_list,
-                          lifetime_seconds, expires_at, audience, oauth2_app_id)
-    SELECT ${key.id}, ${key.hashedSecret}, user_id, ${key.name}, 'oauth2_app', key_scopes,
-           '{*:*}', ${key.lifetimeSeconds}, now() + ${interval(key.lifetimeSeconds)}, resource, app_id
-    FROM ${sql.table(from)}
-    RETURNING id`;
+  return insertKey(key, from, {
+    userId: sql`user_id`,
+    scopes: sql`key_scopes`,
+    audience: sql`resource`,
+    appId: sql`app_id`,
+  });
 }
 
 const issued = (rows: Array<{ user_id: string; scope: string; resource: string; key_scopes: string[] }>) => {
