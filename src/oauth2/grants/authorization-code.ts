@@ -17,8 +17,8 @@ import {
   newOpaqueToken,
   REFRESH_TOKEN_PREFIX,
   refreshLifetimeSeconds,
-  responseScope,
   type TokenResponse,
+  tokenResponse,
 } from './tokens.ts';
 
 // The authorization_code grant (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707 §2.2). The order
@@ -76,13 +76,13 @@ async function redeemByHash(
       : undefined,
   });
   if (!issued) return undefined;
-  return {
-    access_token: key.token,
-    token_type: 'Bearer',
-    expires_in: access.lifetimeSeconds,
-    scope: responseScope(issued.keyScopes, issued.scope, refreshToken !== undefined),
-    ...(refreshToken ? { refresh_token: refreshToken } : {}),
-  };
+  return tokenResponse({
+    accessToken: key.token,
+    expiresIn: access.lifetimeSeconds,
+    keyScopes: issued.keyScopes,
+    grantScope: issued.scope,
+    refreshToken,
+  });
 }
 
 export async function authorizationCodeGrant(
@@ -153,11 +153,11 @@ export async function authorizationCodeGrant(
     await store.revokeOAuth2CodeGrant({ codeId: row.id });
     throw invalidGrant('The code was already used; the tokens issued for it are revoked.');
   }
-  return {
-    access_token: accessToken,
-    token_type: 'Bearer',
-    expires_in: access.lifetimeSeconds,
-    scope: responseScope(access.scopes, row.scope, refreshToken !== undefined),
-    ...(refreshToken ? { refresh_token: refreshToken } : {}),
-  };
+  return tokenResponse({
+    accessToken,
+    expiresIn: access.lifetimeSeconds,
+    keyScopes: access.scopes,
+    grantScope: row.scope,
+    refreshToken,
+  });
 }

@@ -10,8 +10,8 @@ import {
   type GrantDeps,
   grantStore,
   issuedNow,
-  responseScope,
   type TokenResponse,
+  tokenResponse,
 } from './tokens.ts';
 
 // The client_credentials grant (RFC 6749 §4.4), for confidential clients only (the token
@@ -53,10 +53,10 @@ export async function clientCredentialsGrant(
     appId: app.id,
     accessKey: access,
   });
-  return {
-    access_token: accessToken,
-    token_type: 'Bearer',
-    expires_in: access.lifetimeSeconds,
-    scope: responseScope(access.scopes, negotiated.scope, false),
-  };
+  return tokenResponse({
+    accessToken,
+    expiresIn: access.lifetimeSeconds,
+    keyScopes: access.scopes,
+    grantScope: negotiated.scope,
+  });
 }

@@ -16,8 +16,8 @@ import {
   issuedNow,
   REFRESH_TOKEN_PREFIX,
   refreshLifetimeSeconds,
-  responseScope,
   type TokenResponse,
+  tokenResponse,
 } from './tokens.ts';
 
 // The refresh_token grant (RFC 6749 §6, OAuth 2.1 §4.3.1) with rotation and a grace window.
@@ -114,13 +114,13 @@ export async function refreshTokenGrant(
       accessKey: access,
     });
     if (rotated) {
-      return {
-        access_token: accessToken,
-        token_type: 'Bearer',
-        expires_in: access.lifetimeSeconds,
-        scope: responseScope(access.scopes, row.scope, true),
-        refresh_token: next.refreshToken,
-      };
+      return tokenResponse({
+        accessToken,
+        expiresIn: access.lifetimeSeconds,
+        keyScopes: access.scopes,
+        grantScope: row.scope,
+        refreshToken: next.refreshToken,
+      });
     }
     // A concurrent request rotated it first (or it expired or was revoked this instant):
     // read what happened and answer as a repeat.
@@ -154,13 +154,13 @@ async function rotateByHash(
     accessKey: key,
   });
   if (!issued) return undefined;
-  return {
-    access_token: next.key.token,
-    token_type: 'Bearer',
-    expires_in: key.lifetimeSeconds,
-    scope: responseScope(issued.keyScopes, issued.scope, true),
-    refresh_token: next.refreshToken,
-  };
+  return tokenResponse({
+    accessToken: next.key.token,
+    expiresIn: key.lifetimeSeconds,
+    keyScopes: issued.keyScopes,
+    grantScope: issued.scope,
+    refreshToken: next.refreshToken,
+  });
 }
 
 /** A just-rotated token presented again: the same successor within the window, else reuse. */
@@ -190,13 +190,13 @@ async function repeat(
           issuedAt: found.key.createdAt,
           expiresAt: found.key.expiresAt,
         });
-        return {
-          access_token: accessToken,
-          token_type: 'Bearer',
-          expires_in: Math.max(1, Math.round((found.key.expiresAt.getTime() - Date.now()) / 1000)),
-          scope: responseScope(found.key.scopes, found.token.scope, true),
-          refresh_token: next.refreshToken,
-        };
+        return tokenResponse({
+          accessToken,
+          expiresIn: Math.max(1, Math.round((found.key.expiresAt.getTime() - Date.now()) / 1000)),
+          keyScopes: found.key.scopes,
+          grantScope: found.token.scope,
+          refreshToken: next.refreshToken,
+        });
       }
     }
   }

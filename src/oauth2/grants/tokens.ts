@@ -148,12 +148,26 @@ export function issuedNow(key: NewKey, userId: string, args: OAuth2AccessKeyArgs
 }
 
 /**
- * The `scope` of a token response: what the access token may do, plus offline_access when
- * a refresh token comes with it and the grant asked for one.
+ * A token response (RFC 6749 §5.1). Its `scope` says what the access token may do, plus
+ * offline_access when a refresh token comes with it and the grant asked for one.
  */
-export function responseScope(tokenScopes: readonly string[], grantScope: string, refresh: boolean): string {
-  const offline = refresh && scopeNames(grantScope).includes(OFFLINE_ACCESS);
-  return [...tokenScopes, ...(offline ? [OFFLINE_ACCESS] : [])].join(' ');
+export function tokenResponse(t: {
+  readonly accessToken: string;
+  readonly expiresIn: number;
+  /** The access key's scopes. */
+  readonly keyScopes: readonly string[];
+  /** The grant's negotiated scope. */
+  readonly grantScope: string;
+  readonly refreshToken?: string | undefined;
+}): TokenResponse {
+  const offline = t.refreshToken !== undefined && scopeNames(t.grantScope).includes(OFFLINE_ACCESS);
+  return {
+    access_token: t.accessToken,
+    token_type: 'Bearer',
+    expires_in: t.expiresIn,
+    scope: [...t.keyScopes, ...(offline ? [OFFLINE_ACCESS] : [])].join(' '),
+    ...(t.refreshToken !== undefined ? { refresh_token: t.refreshToken } : {}),
+  };
 }
 
 /** Whether the client may be issued refresh tokens (RFC 7591 grant_types). */
