@@ -5,6 +5,7 @@ import type { User } from '../src/db/index.ts';
 import { useTestDatabase } from './kit/database.ts';
 import {
   type Answer,
+  basicAuth,
   exchange,
   type Flow,
   formFields,
@@ -225,7 +226,7 @@ describe('audience', () => {
     const introspected = await flow.post(
       '/oauth2/introspect',
       { token: tokens.access_token },
-      { authorization: `Basic ${Buffer.from(`${rs.clientId}:${rs.secret}`).toString('base64')}` },
+      { authorization: basicAuth(rs.clientId, rs.secret as string) },
     );
     expect((await introspected.json()) as Answer).toMatchObject({
       active: true,

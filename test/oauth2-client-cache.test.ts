@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { User } from '../src/db/index.ts';
 import { useTestDatabase } from './kit/database.ts';
-import { type Answer, type Flow, ISSUER, startFlow, type TestApp } from './kit/oauth2-flow.ts';
+import { type Answer, basicAuth, type Flow, ISSUER, startFlow, type TestApp } from './kit/oauth2-flow.ts';
 import { startTestServer, type TestServer } from './kit/server.ts';
 
 // OAuth clients and their secrets are cached per replica (src/oauth2/client-cache.ts), so
@@ -26,8 +26,7 @@ afterAll(async () => {
   await flow.close();
 });
 
-const basic = (client: TestApp, secret = client.secret ?? '') =>
-  `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const basic = (client: TestApp, secret = client.secret ?? '') => basicAuth(client.clientId, secret);
 const grant = (server: TestServer, client: TestApp, secret?: string) =>
   server.request('/oauth2/token', {
     method: 'POST',

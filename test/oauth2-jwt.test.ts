@@ -10,7 +10,15 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../src/db/index.ts';
 import { useTestDatabase } from './kit/database.ts';
-import { type Answer, exchange, type Flow, ISSUER, startFlow, type TestApp } from './kit/oauth2-flow.ts';
+import {
+  type Answer,
+  basicAuth,
+  exchange,
+  type Flow,
+  ISSUER,
+  startFlow,
+  type TestApp,
+} from './kit/oauth2-flow.ts';
 
 // OA-5: RFC 9068 JWT access tokens. Tokens for a configured resource (here Latchkey's own
 // /mcp) are JWTs signed with a key published at /.well-known/jwks.json; other audiences
@@ -63,8 +71,7 @@ async function resourceServer(): Promise<TestApp> {
     grantTypes: ['client_credentials'],
   });
 }
-const basic = (client: TestApp) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.secret ?? '')}`).toString('base64')}`;
+const basic = (client: TestApp) => basicAuth(client.clientId, client.secret ?? '');
 const introspect = async (as: TestApp, token: string) =>
   (await (await flow.post('/oauth2/introspect', { token }, { authorization: basic(as) })).json()) as Answer;
 

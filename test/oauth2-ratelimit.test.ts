@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../src/db/index.ts';
 import { useTestDatabase } from './kit/database.ts';
-import { type Flow, pkce, REDIRECT, startFlow, type TestApp } from './kit/oauth2-flow.ts';
+import { basicAuth, type Flow, pkce, REDIRECT, startFlow, type TestApp } from './kit/oauth2-flow.ts';
 
 // Rate limits of the OAuth endpoints: per caller (client address; a signed-in user at
 // /oauth2/authorize) and per client per caller. Requests come from made-up addresses
@@ -51,7 +51,7 @@ function tokenRequest(clientId: string, from: Record<string, string>, headers: R
 }
 
 function basic(clientId: string, secret: string) {
-  return { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` };
+  return { authorization: basicAuth(clientId, secret) };
 }
 
 function authorize(clientId: string, from: Record<string, string>, extra: Record<string, string> = {}) {

@@ -4,6 +4,7 @@ import type { User } from '../src/db/index.ts';
 import { useTestDatabase } from './kit/database.ts';
 import {
   type Answer,
+  basicAuth,
   exchange,
   type Flow,
   ISSUER,
@@ -37,9 +38,7 @@ afterAll(() => flow.close());
 
 const api = (token: string) =>
   flow.server.request('/api/v1/users/me', { headers: { authorization: `Bearer ${token}` } });
-const basic = (c: TestApp) => ({
-  authorization: `Basic ${Buffer.from(`${c.clientId}:${c.secret}`).toString('base64')}`,
-});
+const basic = (c: TestApp) => ({ authorization: basicAuth(c.clientId, c.secret as string) });
 const revoke = (c: TestApp, token: string) =>
   flow.post('/oauth2/revoke', {
     token,

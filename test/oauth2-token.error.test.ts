@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../src/db/index.ts';
 import { useTestDatabase } from './kit/database.ts';
-import { type Answer, exchange, type Flow, startFlow, type TestApp } from './kit/oauth2-flow.ts';
+import { type Answer, basicAuth, exchange, type Flow, startFlow, type TestApp } from './kit/oauth2-flow.ts';
 
 // OA-4: how the token endpoint refuses, in RFC 6749 §5.2 form.
 
@@ -26,8 +26,7 @@ async function refusal(res: Response, status: number, error: string) {
   return body as { error: string; error_description?: string };
 }
 
-const basic = (id: string, secret: string) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const basic = basicAuth;
 
 describe('the request', () => {
   it('answers a body over 64 KiB with 413 invalid_request naming the limit, before authenticating', async () => {

@@ -52,6 +52,11 @@ export interface Pkce {
   readonly challenge: string;
 }
 
+/** The Authorization header of client_secret_basic (RFC 6749 §2.3.1: both parts encoded). */
+export function basicAuth(clientId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
 export function pkce(): Pkce {
   const verifier = randomBytes(32).toString('base64url');
   return { verifier, challenge: s256(verifier) };
@@ -211,8 +216,7 @@ export async function startFlow(databaseUrl: string, config: Partial<Config> = {
       if (client) {
         const method = client.app.token_endpoint_auth_method;
         if (method === 'client_secret_basic') {
-          const basic = `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.secret ?? '')}`;
-          headers.authorization = `Basic ${Buffer.from(basic).toString('base64')}`;
+          headers.authorization = basicAuth(client.clientId, client.secret ?? '');
         } else {
           body.client_id = client.clientId;
           if (method === 'client_secret_post') body.client_secret = client.secret ?? '';
