@@ -93,11 +93,8 @@ export class SigningKeys {
 
   /** The key to sign with now; makes the first key, or the next one when it is due. */
   async signingKey(): Promise<SigningKey & { privateKey: CryptoKey }> {
-    let keys = await this.#fresh();
-    if (this.#due(keys)) {
-      await this.#rotate(keys);
-      keys = this.#keys;
-    }
+    const fresh = await this.#fresh();
+    const keys = this.#due(fresh) ? await this.#rotate(fresh) : fresh;
     const active = this.#active(keys);
     if (active?.privateKey) return active as SigningKey & { privateKey: CryptoKey };
     // #rotate made a key that signs at once whenever no active key could sign; reaching
@@ -118,11 +115,8 @@ export class SigningKeys {
 
   /** The JWK Set (RFC 7517 §5) resource servers verify with; starts the next key when due. */
   async jwks(): Promise<{ keys: JWK[] }> {
-    let keys = await this.#fresh();
-    if (keys.length > 0 && this.#due(keys)) {
-      await this.#rotate(keys);
-      keys = this.#keys;
-    }
+    const fresh = await this.#fresh();
+    const keys = fresh.length > 0 && this.#due(fresh) ? await this.#rotate(fresh) : fresh;
     return { keys: keys.map((k) => k.jwk) };
   }
 
@@ -157,11 +151,13 @@ export class SigningKeys {
     return now >= newest.activatesAt.getTime() + this.#rotationMs - this.#prepublishMs;
   }
 
-  async #rotate(keys: readonly SigningKey[]): Promise<void> {
+  /** Makes the next key (once, however many callers ask at once); the keys as read after. */
+  async #rotate(keys: readonly SigningKey[]): Promise<readonly SigningKey[]> {
     this.#rotating ??= this.#makeNext(keys).finally(() => {
       this.#rotating = undefined;
     });
     await this.#rotating;
+    return this.#keys;
   }
 
   async #makeNext(keys: readonly SigningKey[]): Promise<void> {
